@@ -1,0 +1,158 @@
+/**
+ * Decoders turn the bytes of an etcd value into a typed value.
+ *
+ * Failure policy: a decoder signals a bad value by throwing. A value (`EtcdValue`,
+ * `EtcdRangeValue`) catches what its decoder throws, whatever it is, and rejects that
+ * one `get()` with a {@link DecodeError}: a `DecodeError` thrown by the decoder is
+ * completed with `key` and `revision`; anything else becomes the `cause` of a new one.
+ * The update is consumed and the watcher goes on with the next one. A decoder must be
+ * synchronous: one that returns a promise (or any thenable) is a decode failure. To keep
+ * a `for await` loop alive through bad values, wrap the decoder in {@link decoders.safe}.
+ *
+ * Decoded values are shared by every watcher of a value and must not be mutated.
+ *
+ * @module
+ */
+
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { DecodeError } from "./errors.js";
+
+/**
+ * Turns the bytes of a value into a `T`; throws to reject the value. `key` is the key
+ * the bytes belong to, for messages. Must be synchronous and should not keep `bytes`
+ * (the buffer may be reused).
+ */
+export type Decoder<T> = (bytes: Uint8Array, key: string) => T;
+
+/** The outcome of a {@link decoders.safe} decoder: never a thrown error. */
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: DecodeError };
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function text(bytes: Uint8Array, key: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (error) {
+    throw new DecodeError(`Value of key ${JSON.stringify(key)} is not valid UTF-8`, {
+      key,
+      cause: error,
+    });
+  }
+}
+
+function json<T = unknown>(): Decoder<T> {
+  return (bytes, key) => {
+    const source = text(bytes, key);
+    try {
+      return JSON.parse(source) as T;
+    } catch (error) {
+      throw new DecodeError(`Value of key ${JSON.stringify(key)} is not valid JSON`, {
+        key,
+        cause: error,
+      });
+    }
+  };
+}
+
+function schema<S extends StandardSchemaV1>(
+  validator: S,
+): Decoder<StandardSchemaV1.InferOutput<S>> {
+  const parse = json();
+  return (bytes, key) => {
+    const result = validator["~standard"].validate(parse(bytes, key));
+    if (isThenable(result)) {
+      result.then(undefined, () => {}); // nobody awaits it: keep its failure handled
+      throw new DecodeError(
+        `The schema for key ${JSON.stringify(key)} validated asynchronously; decoders.schema needs a synchronous schema`,
+        { key },
+      );
+    }
+    if (result.issues !== undefined) {
+      const summary = result.issues.map((issue) => issue.message).join("; ");
+      throw new DecodeError(`Value of key ${JSON.stringify(key)} failed the schema: ${summary}`, {
+        key,
+        issues: result.issues,
+      });
+    }
+    return result.value;
+  };
+}
+
+function safe<T>(decoder: Decoder<T>): Decoder<Decoded<T>> {
+  return (bytes, key) => {
+    try {
+      return { ok: true, value: runDecoder(decoder, bytes, key, undefined) };
+    } catch (error) {
+      return { ok: false, error: error as DecodeError };
+    }
+  };
+}
+
+/** The decoders shipped with the library. */
+export const decoders: {
+  /** The bytes as they are. Never fails. The default of every etcd value. */
+  readonly bytes: Decoder<Uint8Array>;
+  /** UTF-8 text. Rejects invalid UTF-8 (no replacement characters). A BOM is kept. */
+  readonly text: Decoder<string>;
+  /** UTF-8 JSON, parsed with `JSON.parse`. Rejects invalid UTF-8 and invalid JSON. */
+  json<T = unknown>(): Decoder<T>;
+  /**
+   * UTF-8 JSON validated by any Standard Schema validator (zod, valibot, arktype, …);
+   * returns the schema's output. The schema must validate synchronously. Rejects with a
+   * `DecodeError` whose `issues` holds the validator's issues.
+   */
+  schema<S extends StandardSchemaV1>(schema: S): Decoder<StandardSchemaV1.InferOutput<S>>;
+  /**
+   * Never throws: a value the inner decoder rejects becomes `{ ok: false, error }`, a
+   * `DecodeError` with `key` set and `revision` undefined.
+   */
+  safe<T>(decoder: Decoder<T>): Decoder<Decoded<T>>;
+} = Object.freeze({ bytes: (bytes: Uint8Array) => bytes, text, json, schema, safe });
+
+/**
+ * Calls `decoder` under the failure policy of this module: returns its value, or throws
+ * a `DecodeError` with `key` and `revision` filled in.
+ */
+export function runDecoder<T>(
+  decoder: Decoder<T>,
+  bytes: Uint8Array,
+  key: string,
+  revision: number | undefined,
+): T {
+  let value: T;
+  try {
+    value = decoder(bytes, key);
+  } catch (error) {
+    throw asDecodeError(error, key, revision);
+  }
+  if (isThenable(value)) {
+    value.then(undefined, () => {}); // nobody awaits it: keep its failure handled
+    throw new DecodeError(
+      `The decoder for key ${JSON.stringify(key)} returned a promise; decoders must be synchronous`,
+      { key, revision },
+    );
+  }
+  return value;
+}
+
+function asDecodeError(error: unknown, key: string, revision: number | undefined): DecodeError {
+  if (error instanceof DecodeError) {
+    error.key ??= key;
+    error.revision ??= revision;
+    return error;
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new DecodeError(`Value of key ${JSON.stringify(key)} was rejected: ${reason}`, {
+    key,
+    revision,
+    cause: error,
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}

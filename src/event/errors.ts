@@ -1,0 +1,88 @@
+/**
+ * Every error the library throws on purpose. All are `instanceof EventValueError`, have
+ * their class name as `name`, and carry the underlying failure as `cause` where there is
+ * one.
+ *
+ * @module
+ */
+
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+
+/** Base class of every error thrown by event-value. */
+export class EventValueError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** `get()` was called on, or was pending on, a watcher that has been closed. */
+export class WatcherClosedError extends EventValueError {
+  constructor() {
+    super("The watcher is closed");
+  }
+}
+
+/** `get()` was called while another `get()` of the same watcher was still pending. */
+export class ConcurrentGetError extends EventValueError {
+  constructor() {
+    super("Another get() of this watcher is still pending; a watcher serves one consumer");
+  }
+}
+
+/** `get({ backlogOnly: true })` found nothing more that has already arrived. */
+export class BacklogDoneError extends EventValueError {
+  constructor() {
+    super("The backlog is exhausted: nothing more has arrived without waiting");
+  }
+}
+
+/** Options of {@link DecodeError}. */
+export interface DecodeErrorOptions extends ErrorOptions {
+  /** The key whose value failed to decode. */
+  key?: string | undefined;
+  /** The revision of the update that failed to decode. */
+  revision?: number | undefined;
+  /** The validation issues, when a schema rejected the value. */
+  issues?: readonly StandardSchemaV1.Issue[] | undefined;
+}
+
+/**
+ * A decoder rejected an update. The update is consumed; the watcher goes on with the
+ * next one.
+ *
+ * `key` and `revision` are filled in by the value that called the decoder. A decoder
+ * called directly, or through `decoders.safe`, cannot know the revision: there
+ * `revision` is `undefined`.
+ */
+export class DecodeError extends EventValueError {
+  /** The key whose value failed to decode, when known. */
+  key: string | undefined;
+  /** The revision of the update that failed to decode, when known. */
+  revision: number | undefined;
+  /** Standard Schema issues, when a schema rejected the value (`decoders.schema`). */
+  readonly issues: readonly StandardSchemaV1.Issue[] | undefined;
+
+  constructor(message: string, options: DecodeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.key = options.key;
+    this.revision = options.revision;
+    this.issues = options.issues;
+  }
+}
+
+/**
+ * A watch failed in a way retrying cannot mend: permission denied, bad credentials, a
+ * closed client. `cause` holds the underlying etcd error. Every watcher of the value
+ * rejects with it once it has returned what had already arrived.
+ */
+export class WatchFailedError extends EventValueError {
+  /** What was being watched, e.g. `key "/config/app"`. */
+  readonly target: string;
+
+  constructor(target: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`Watching ${target} failed permanently: ${reason}`, { cause });
+    this.target = target;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The latest-wins slot: shared state holding only the newest entry and its revision.
+ * Watchers keep a cursor (the revision they last took) and take the entry when it is
+ * newer. Memory is O(1) per slot and per watcher, however many entries are published.
+ *
+ * @module
+ */
+
+import { BaseWatcher, type Taken, type WatchSource } from "./base-watcher.js";
+import type { Watcher } from "./contract.js";
+import { Notifier } from "./notifier.js";
+
+/** What a slot does when its first watcher starts and its last one closes. */
+export interface SlotLifecycle {
+  /** The first watcher called `get()`: start producing entries. */
+  start(): void;
+  /** The last such watcher closed: release every resource. */
+  stop(): void;
+}
+
+/**
+ * Holds the newest entry of type `E` with its revision, and wakes watchers when it
+ * changes. Not a public API: values build on it.
+ */
+export class LatestSlot<E> implements WatchSource {
+  readonly changes = new Notifier();
+  readonly #lifecycle: SlotLifecycle | undefined;
+  #entry: E | undefined;
+  #revision = 0;
+  #ready: boolean;
+  #failure: Error | undefined;
+  #users = 0;
+
+  /**
+   * @param options.ready whether the initial state is already known (default `true`;
+   *   `false` makes watchers wait for the first `publish()` or `markReady()`).
+   * @param options.lifecycle started by the first watcher's `get()`, stopped when the
+   *   last of those watchers closes (and started again by a later one).
+   */
+  constructor(options: { ready?: boolean; lifecycle?: SlotLifecycle } = {}) {
+    this.#ready = options.ready ?? true;
+    this.#lifecycle = options.lifecycle;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Revision of the current entry; 0 when there is none. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** The current entry, if any. */
+  get entry(): E | undefined {
+    return this.#entry;
+  }
+
+  /** The number of watchers that called `get()` and have not closed. */
+  get users(): number {
+    return this.#users;
+  }
+
+  /**
+   * Replaces the entry and wakes every waiting watcher, even when the entry is equal to
+   * the previous one. `revision` must be higher than the current one.
+   */
+  publish(entry: E, revision: number): void {
+    this.#entry = entry;
+    this.#revision = revision;
+    this.#ready = true;
+    this.changes.notify();
+  }
+
+  /** Marks the initial state as known without an entry (e.g. an absent key). */
+  markReady(): void {
+    if (this.#ready) return;
+    this.#ready = true;
+    this.changes.notify();
+  }
+
+  /** Records a permanent failure; watchers throw it once they have taken the entry. */
+  fail(error: Error): void {
+    this.#failure = error;
+    this.changes.notify();
+  }
+
+  /** A new watcher whose values are `read(entry)`. */
+  watch<T>(read: (entry: E) => T): Watcher<T> {
+    return new SlotWatcher(this, read);
+  }
+
+  acquire(): void {
+    this.#users += 1;
+    if (this.#users === 1) this.#lifecycle?.start();
+  }
+
+  release(): void {
+    this.#users -= 1;
+    if (this.#users === 0) this.#lifecycle?.stop();
+  }
+}
+
+class SlotWatcher<E, T> extends BaseWatcher<T> {
+  readonly #slot: LatestSlot<E>;
+  readonly #read: (entry: E) => T;
+  #cursor = 0;
+
+  constructor(slot: LatestSlot<E>, read: (entry: E) => T) {
+    super(slot);
+    this.#slot = slot;
+    this.#read = read;
+  }
+
+  protected take(): Taken<T> | undefined {
+    const revision = this.#slot.revision;
+    if (revision <= this.#cursor) return undefined;
+    this.#cursor = revision;
+    return { value: this.#read(this.#slot.entry as E), revision };
+  }
+}

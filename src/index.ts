@@ -1,0 +1,19 @@
+/**
+ * event-value: reactive event values in memory and in etcd.
+ *
+ * @module
+ */
+
+export type { EventValue, GetOptions, Watcher } from "./event/contract.js";
+export type { Decoded, Decoder } from "./event/decoders.js";
+export { decoders } from "./event/decoders.js";
+export {
+  BacklogDoneError,
+  ConcurrentGetError,
+  DecodeError,
+  type DecodeErrorOptions,
+  EventValueError,
+  WatcherClosedError,
+  WatchFailedError,
+} from "./event/errors.js";
+export { MemoryValue } from "./memory-value.js";

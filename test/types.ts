@@ -1,0 +1,44 @@
+/**
+ * Type tests: compiled by `tsc --noEmit` (npm run typecheck), never run. A wrong type
+ * makes the build fail; each `@ts-expect-error` line must stay an error.
+ */
+
+import { z } from "zod";
+import {
+  type Decoded,
+  type Decoder,
+  decoders,
+  type EventValue,
+  MemoryValue,
+  type Watcher,
+} from "../src/index.js";
+
+type Equal<A, B> =
+  (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+function expectType<A, B>(_proof: Equal<A, B>): void {}
+
+const memory = new MemoryValue<{ port: number }>();
+expectType<Watcher<{ port: number }>, ReturnType<typeof memory.watch>>(true);
+expectType<{ port: number } | undefined, typeof memory.current>(true);
+const asEvent: EventValue<{ port: number }> = memory;
+void asEvent;
+
+// @ts-expect-error the initial value must match T
+new MemoryValue<number>("one");
+// @ts-expect-error set() takes a T
+memory.set({ port: "80" });
+
+const watcher = memory.watch();
+expectType<Promise<{ port: number }>, ReturnType<typeof watcher.get>>(true);
+expectType<number | undefined, typeof watcher.revision>(true);
+void watcher.get({ filter: (cfg) => cfg.port > 0, backlogOnly: true });
+// @ts-expect-error the filter sees a T
+void watcher.get({ filter: (cfg: string) => cfg.length > 0 });
+// @ts-expect-error revision is read-only
+watcher.revision = 3;
+
+const schema = decoders.schema(z.object({ port: z.number() }));
+expectType<Decoder<{ port: number }>, typeof schema>(true);
+expectType<Decoder<Decoded<string>>, ReturnType<typeof decoders.safe<string>>>(true);
+expectType<Decoder<unknown>, ReturnType<typeof decoders.json>>(true);
+expectType<Decoder<{ a: 1 }>, ReturnType<typeof decoders.json<{ a: 1 }>>>(true);
