@@ -4,6 +4,15 @@
  * @module
  */
 
+export type { EtcdValueOptions } from "./etcd/value-options.js";
+export type { WatchStatus } from "./etcd/watch-status.js";
+export {
+  EtcdRangeValue,
+  type KeyRangeSpec,
+  type KeyUpdate,
+  type RangeSnapshot,
+} from "./etcd-range-value.js";
+export { EtcdValue } from "./etcd-value.js";
 export type { EventValue, GetOptions, Watcher } from "./event/contract.js";
 export type { Decoded, Decoder } from "./event/decoders.js";
 export { decoders } from "./event/decoders.js";

@@ -53,6 +53,9 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
    */
   protected abstract take(): Taken<T> | undefined;
 
+  /** Called once by `close()`, before the source is released. */
+  protected onClose(): void {}
+
   get revision(): number | undefined {
     return this.#revision;
   }
@@ -108,6 +111,7 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     if (this.#closed) return;
     this.#closed = true;
     this.#interrupt.wake?.();
+    this.onClose();
     if (this.#acquired) this.#source.release();
   }
 

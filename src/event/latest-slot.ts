@@ -67,7 +67,8 @@ export class LatestSlot<E> implements WatchSource {
 
   /**
    * Replaces the entry and wakes every waiting watcher, even when the entry is equal to
-   * the previous one. `revision` must be higher than the current one.
+   * the previous one. Watchers take it when `revision` is higher than the last revision
+   * they took; republishing at the same revision only marks the slot ready.
    */
   publish(entry: E, revision: number): void {
     this.#entry = entry;
@@ -83,14 +84,24 @@ export class LatestSlot<E> implements WatchSource {
     this.changes.notify();
   }
 
+  /**
+   * Forgets readiness and failure (the entry stays, for revision ordering): watchers
+   * wait for the next `publish()` or `markReady()`. For a source that stopped and will
+   * read its state again.
+   */
+  reset(): void {
+    this.#ready = false;
+    this.#failure = undefined;
+  }
+
   /** Records a permanent failure; watchers throw it once they have taken the entry. */
   fail(error: Error): void {
     this.#failure = error;
     this.changes.notify();
   }
 
-  /** A new watcher whose values are `read(entry)`. */
-  watch<T>(read: (entry: E) => T): Watcher<T> {
+  /** A new watcher whose values are `read(entry, revision)`. */
+  watch<T>(read: (entry: E, revision: number) => T): Watcher<T> {
     return new SlotWatcher(this, read);
   }
 
@@ -107,10 +118,10 @@ export class LatestSlot<E> implements WatchSource {
 
 class SlotWatcher<E, T> extends BaseWatcher<T> {
   readonly #slot: LatestSlot<E>;
-  readonly #read: (entry: E) => T;
+  readonly #read: (entry: E, revision: number) => T;
   #cursor = 0;
 
-  constructor(slot: LatestSlot<E>, read: (entry: E) => T) {
+  constructor(slot: LatestSlot<E>, read: (entry: E, revision: number) => T) {
     super(slot);
     this.#slot = slot;
     this.#read = read;
@@ -120,6 +131,6 @@ class SlotWatcher<E, T> extends BaseWatcher<T> {
     const revision = this.#slot.revision;
     if (revision <= this.#cursor) return undefined;
     this.#cursor = revision;
-    return { value: this.#read(this.#slot.entry as E), revision };
+    return { value: this.#read(this.#slot.entry as E, revision), revision };
   }
 }

@@ -127,6 +127,7 @@ export function watcherContract<T>(
       (error: unknown) => t.true(error === reason, "rejects with signal.reason itself"),
     );
     t.true(getEventListeners(controller.signal, "abort").length === 0, "no listener left");
+    w.close();
   });
 
   run("abort: an aborted get consumes nothing; the next get returns the value", async (s, t) => {

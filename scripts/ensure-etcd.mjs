@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// npm `pretest`: make sure the etcd tests have an etcd to run against.
+//
+// Done at once (no process spawned) when ETCD_ENDPOINTS is set or an `etcd` binary is
+// on PATH, /usr/bin or /usr/local/bin (the places test/harness/etcd-binary.ts looks).
+// Otherwise, as root with apt-get: `apt-get install -y etcd-server`, preceded by
+// `apt-get update` only if the install fails without it. Otherwise: if a container
+// runtime socket exists, the harness may use Testcontainers, so only a note; else the
+// install instruction and exit code 1.
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
+
+const HINT =
+  "No etcd found. Install one: `apt-get install -y etcd-server` (Debian/Ubuntu), or put an " +
+  "etcd 3.4+ binary on PATH, or set ETCD_ENDPOINTS=http://host:2379[,…] to use a running cluster.";
+
+function isExecutableFile(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function findOnPath(name, extraDirs = []) {
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), ...extraDirs];
+  return dirs
+    .filter((dir) => dir !== "")
+    .map((dir) => join(dir, name))
+    .find(isExecutableFile);
+}
+
+const findEtcd = () => findOnPath("etcd", ["/usr/bin", "/usr/local/bin"]);
+
+function run(command, args) {
+  console.error(`ensure-etcd: running: ${command} ${args.join(" ")}`);
+  const result = spawnSync(command, args, {
+    stdio: "inherit",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  return result.status === 0;
+}
+
+function containerRuntimeConfigured() {
+  const runtimeDir = process.env.XDG_RUNTIME_DIR;
+  const sockets = ["/var/run/docker.sock", "/run/podman/podman.sock"];
+  if (runtimeDir)
+    sockets.push(join(runtimeDir, "docker.sock"), join(runtimeDir, "podman", "podman.sock"));
+  return Boolean(process.env.DOCKER_HOST) || sockets.some((socket) => existsSync(socket));
+}
+
+if ((process.env.ETCD_ENDPOINTS ?? "").trim() !== "" || findEtcd() !== undefined) process.exit(0);
+
+const apt = findOnPath("apt-get", ["/usr/bin"]);
+if (process.getuid?.() === 0 && apt !== undefined) {
+  console.error("ensure-etcd: no etcd binary found; installing Debian's etcd-server.");
+  const installed =
+    run(apt, ["install", "-y", "etcd-server"]) ||
+    (run(apt, ["update"]) && run(apt, ["install", "-y", "etcd-server"]));
+  const etcd = findEtcd();
+  if (installed && etcd !== undefined) {
+    console.error(`ensure-etcd: etcd installed at ${etcd}.`);
+    process.exit(0);
+  }
+  console.error(`ensure-etcd: installing etcd-server failed. ${HINT}`);
+  process.exit(1);
+}
+
+if (containerRuntimeConfigured()) {
+  console.error(
+    "ensure-etcd: no etcd binary; a container runtime is configured, so the tests will try " +
+      "@testcontainers/etcd (tests that kill or freeze members still need a binary). " +
+      HINT,
+  );
+  process.exit(0);
+}
+
+console.error(`ensure-etcd: ${HINT}`);
+process.exit(1);

@@ -1,0 +1,217 @@
+/**
+ * `EtcdRangeValue`: a range of etcd keys, watched per key or as whole snapshots.
+ *
+ * @module
+ */
+
+import type { Etcd3, Namespace } from "etcd3";
+import { DecodeCache } from "./etcd/decode-cache.js";
+import { type KeyRange, prefixRange, spanRange } from "./etcd/key-range.js";
+import { portOf } from "./etcd/port.js";
+import type { StoredKv } from "./etcd/range-read.js";
+import { RangeSync } from "./etcd/range-sync.js";
+import { RangeWatchSource, type SortedSnapshot } from "./etcd/range-watch-source.js";
+import { StatusSlot } from "./etcd/status-slot.js";
+import {
+  type EtcdValueOptions,
+  type InternalOptions,
+  requireString,
+  resolveOptions,
+} from "./etcd/value-options.js";
+import type { WatchStatus } from "./etcd/watch-status.js";
+import type { EventValue, Watcher } from "./event/contract.js";
+import { LatestSlot } from "./event/latest-slot.js";
+
+/** One key's update, as returned by an `EtcdRangeValue` watcher. */
+export interface KeyUpdate<T> {
+  /** The full key, as the client sees it (relative to a `Namespace`). */
+  key: string;
+  /** The decoded value; `undefined`: the key was deleted. */
+  value: T | undefined;
+  /** The mod revision of this update (for a deletion, the delete's revision). */
+  revision: number;
+}
+
+/** The whole range at one revision. */
+export interface RangeSnapshot<T> {
+  /** The revision the snapshot is consistent at. */
+  revision: number;
+  /** Present keys only, in etcd's key order. */
+  entries: ReadonlyMap<string, T>;
+}
+
+/** Which keys an `EtcdRangeValue` covers (relative to the client's namespace). */
+export type KeyRangeSpec = { prefix: string } | { start: string; end: string };
+
+/**
+ * A range of etcd keys: every key with a prefix, or `[start, end)`.
+ *
+ * Guarantees: see `Watcher.get`. Specific to ranges:
+ * - `watch()`: the first gets return the initial snapshot, one present key per get, in
+ *   etcd's key order (bytes); `watcher.revision` is then the snapshot's revision. After
+ *   it, one update per changed key, with the key's newest value, in the order of the
+ *   keys' latest change (so `watcher.revision`, the update's revision, never goes
+ *   backwards). A key changed ten times while the consumer was busy is returned once.
+ *   A key deleted before the snapshot never appears; one deleted later is returned once
+ *   with `value: undefined` (also when it was created and deleted between two gets).
+ *   Memory per watcher is bounded by the number of keys, never by the number of updates.
+ * - `snapshots()`: each get returns the whole range at one revision; the first is the
+ *   complete initial state, later ones the newest state (intermediate states are
+ *   skipped). If any present key fails to decode, that snapshot's get rejects with a
+ *   `DecodeError` naming the key (use `decoders.safe` to get partial snapshots).
+ * - After a resync (compaction, data loss), keys that vanished in the gap are returned as
+ *   deletions, and keys that did not change are not returned again.
+ * - The initial read is paged (1000 keys per request, at one revision), so ranges of any
+ *   size load without hitting gRPC message limits.
+ * - All watchers of one `EtcdRangeValue`, per key and snapshots alike, share one etcd
+ *   watch. Faults and failures: as for `EtcdValue`.
+ */
+export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> {
+  readonly #sync: RangeSync;
+  readonly #perKey: RangeWatchSource;
+  readonly #snapshots: LatestSlot<RangeSync>;
+  readonly #status = new StatusSlot();
+  readonly #cache: DecodeCache<T>;
+  #users = 0;
+  #loaded = false;
+  #sorted: SortedSnapshot | undefined;
+  #built: RangeSnapshot<T> | undefined;
+
+  /**
+   * @param client an `Etcd3` client or a `Namespace` of one; keys are relative to it.
+   * @param range `{ prefix }` for every key starting with it (`""`: the whole namespace),
+   *   or `{ start, end }` for `[start, end)`; an `end` of `"\0"` means "to the end".
+   * @throws TypeError for a malformed range (`start >= end`), client or options.
+   */
+  constructor(
+    client: Etcd3 | Namespace,
+    range: KeyRangeSpec,
+    options?: EtcdValueOptions<T> & InternalOptions,
+  ) {
+    const resolved = resolveOptions(client, options);
+    const keys = toKeyRange(client.prefix, range);
+    this.#cache = new DecodeCache(resolved.decoder);
+    // Per-key watchers and snapshot watchers share one sync, started by the first user of
+    // either and stopped with the last.
+    const start = (): void => {
+      this.#users += 1;
+      if (this.#users === 1) this.#sync.start();
+    };
+    const stop = (): void => {
+      this.#users -= 1;
+      if (this.#users > 0) return;
+      this.#sync.stop();
+      this.#loaded = false;
+      this.#perKey.reset();
+      this.#snapshots.reset();
+      this.#invalidate();
+    };
+    const startPerKey = (): void => {
+      start();
+      if (this.#loaded) this.#perKey.markReady();
+    };
+    const startSnapshots = (): void => {
+      start();
+      if (this.#loaded) this.#snapshots.publish(this.#sync, this.#sync.revision);
+    };
+    this.#perKey = new RangeWatchSource(() => this.#sortedSnapshot(), startPerKey, stop);
+    this.#snapshots = new LatestSlot({ ready: false, lifecycle: { start: startSnapshots, stop } });
+    this.#sync = new RangeSync({
+      port: portOf(client),
+      range: keys,
+      target: describeRange(range),
+      backoff: resolved.backoff,
+      tuning: resolved.tuning,
+      hooks: resolved.hooks,
+      listener: {
+        onChanges: (changes, revision) => {
+          this.#invalidate();
+          this.#perKey.apply(changes);
+          if (this.#snapshots.users > 0) this.#snapshots.publish(this.#sync, revision);
+        },
+        onRead: (revision) => {
+          this.#loaded = true;
+          this.#perKey.markReady();
+          if (!this.#snapshots.ready) this.#snapshots.publish(this.#sync, revision);
+        },
+        onStatus: (status) => this.#status.set(status),
+        onFailure: (error) => {
+          this.#perKey.fail(error);
+          this.#snapshots.fail(error);
+        },
+      },
+    });
+  }
+
+  /** A new per-key watcher; cheap, no I/O until its first `get()`. */
+  watch(): Watcher<KeyUpdate<T>> {
+    return this.#perKey.watch<KeyUpdate<T>>((key, kv, revision) => ({
+      key,
+      value: kv === undefined ? undefined : this.#cache.decode(kv, key, revision),
+      revision,
+    }));
+  }
+
+  /** The whole range as one value: each get returns a consistent snapshot. */
+  snapshots(): EventValue<RangeSnapshot<T>> {
+    return { watch: () => this.#snapshots.watch(() => this.#buildSnapshot()) };
+  }
+
+  /** The health of this value's shared watch; see `EtcdValue.status()`. */
+  status(): EventValue<WatchStatus> {
+    return this.#status;
+  }
+
+  #invalidate(): void {
+    this.#sorted = undefined;
+    this.#built = undefined;
+  }
+
+  #sortedSnapshot(): SortedSnapshot {
+    if (this.#sorted !== undefined) return this.#sorted;
+    const entries = [...this.#sync.entries].sort((a, b) => Buffer.compare(a[1].key, b[1].key));
+    const kvs: StoredKv[] = entries.map((entry) => entry[1]);
+    this.#sorted = {
+      revision: this.#sync.revision,
+      keys: entries.map((entry) => entry[0]),
+      kvs,
+      revisions: kvs.map((kv) => this.#sync.revisionOf(kv)),
+    };
+    return this.#sorted;
+  }
+
+  #buildSnapshot(): RangeSnapshot<T> {
+    if (this.#built !== undefined) return this.#built;
+    const sorted = this.#sortedSnapshot();
+    const entries = new Map<string, T>();
+    sorted.keys.forEach((key, i) => {
+      entries.set(
+        key,
+        this.#cache.decode(sorted.kvs[i] as StoredKv, key, sorted.revisions[i] as number),
+      );
+    });
+    this.#built = Object.freeze({ revision: sorted.revision, entries });
+    return this.#built;
+  }
+}
+
+function toKeyRange(namespace: Buffer, range: KeyRangeSpec): KeyRange {
+  if (typeof range !== "object" || range === null) {
+    throw new TypeError("Expected `range` to be { prefix } or { start, end }");
+  }
+  if ("prefix" in range) return prefixRange(namespace, requireString("range.prefix", range.prefix));
+  const start = requireString("range.start", range.start);
+  const end = requireString("range.end", range.end);
+  if (end !== "\0" && Buffer.compare(Buffer.from(start), Buffer.from(end)) >= 0) {
+    throw new TypeError(
+      `Expected \`range.start\` to sort before \`range.end\`, got ${JSON.stringify(start)} >= ${JSON.stringify(end)}`,
+    );
+  }
+  return spanRange(namespace, start, end);
+}
+
+function describeRange(range: KeyRangeSpec): string {
+  return "prefix" in range
+    ? `prefix ${JSON.stringify(range.prefix)}`
+    : `range [${JSON.stringify(range.start)}, ${JSON.stringify(range.end)})`;
+}

@@ -1,0 +1,318 @@
+/**
+ * Keeps a local copy of an etcd key range in step with etcd: read at revision R, watch
+ * from R+1, apply whole responses, and read again (reporting the difference) whenever the
+ * watch cannot resume (compaction, data loss). Shared by every watcher of one value.
+ *
+ * @module
+ */
+
+import { EtcdInvalidAuthTokenError, type IWatchResponse } from "etcd3";
+import { type BackoffOptions, backOff } from "exponential-backoff";
+import { WatchFailedError } from "../event/errors.js";
+import { isPermanentFailure } from "./classify.js";
+import { type KeyRange, userKey } from "./key-range.js";
+import type { EtcdPort } from "./port.js";
+import { readRange, type StoredKv, toStoredKv } from "./range-read.js";
+import { DEFAULT_BACKOFF, type WatchTuning } from "./retry-policy.js";
+import type { WatchStatus } from "./watch-status.js";
+import { CompactedError, type StreamEnd, WatchStream } from "./watch-stream.js";
+
+/** One key's change as watchers see it. */
+export interface SyncedChange {
+  /** The key as the user sees it (namespace prefix stripped). */
+  readonly key: string;
+  /** The new key-value; `undefined` when the key was deleted. */
+  readonly kv: StoredKv | undefined;
+  /** The revision of the change (see {@link RangeSync.revision} for offsets). */
+  readonly revision: number;
+}
+
+/** What a {@link RangeSync} reports to the value built on it. */
+export interface RangeSyncListener {
+  /**
+   * Changes in revision order: the events of one revision, or the difference found by a
+   * read. `revision` is the state's revision after them. Called before `onRead` after a
+   * read.
+   */
+  onChanges(changes: readonly SyncedChange[], revision: number): void;
+  /** A whole read (the first one, or a resync) is applied; the state is at `revision`. */
+  onRead(revision: number): void;
+  /** The watch's health changed. */
+  onStatus(status: WatchStatus): void;
+  /** A permanent failure: the sync has stopped. */
+  onFailure(error: WatchFailedError): void;
+}
+
+/** Test seams. Not part of the public API. */
+export interface RangeSyncHooks {
+  /** Awaited between a read at R and the watch from R+1: tests widen that window. */
+  afterRead?: () => Promise<void>;
+}
+
+/** Settings of a {@link RangeSync}. */
+export interface RangeSyncOptions {
+  readonly port: EtcdPort;
+  readonly range: KeyRange;
+  /** Names the range in errors, e.g. `key "/config"`. */
+  readonly target: string;
+  readonly backoff: BackoffOptions;
+  readonly tuning: WatchTuning;
+  readonly listener: RangeSyncListener;
+  readonly hooks?: RangeSyncHooks | undefined;
+}
+
+class Stopped extends Error {}
+
+/** A stream that ends sooner than this after its create is not a recovery. */
+const SHORT_LIVED_MS = 1000;
+
+/**
+ * The state of one key range, kept current while started.
+ *
+ * Revisions: the library owns its resume revision (the revision after the last event it
+ * applied), never etcd3's, and drops events below it, so delivery across reconnects is
+ * exactly once. Revisions reported to the listener are etcd's, plus an offset that is 0
+ * until etcd's revision is ever seen to go backwards (data wiped or restored from an old
+ * backup); from then on they continue above the last reported one, so watchers' revisions
+ * never go backwards.
+ */
+export class RangeSync {
+  readonly #options: RangeSyncOptions;
+  #entries = new Map<string, StoredKv>();
+  #resume = 0;
+  #offset = 0;
+  #generation = 0;
+  #running = false;
+  #needRead = true;
+  #refreshAuth = false;
+  #everLive = false;
+  #stream: WatchStream | undefined;
+
+  constructor(options: RangeSyncOptions) {
+    this.#options = options;
+  }
+
+  /** The present keys and their values, by user key. Replaced on each read: don't keep. */
+  get entries(): ReadonlyMap<string, StoredKv> {
+    return this.#entries;
+  }
+
+  /** The state's revision as reported to watchers; 0 before the first read. */
+  get revision(): number {
+    return this.#resume === 0 ? 0 : this.#resume - 1 + this.#offset;
+  }
+
+  /** A stored value's revision as reported to watchers (etcd's plus the offset). */
+  revisionOf(kv: StoredKv): number {
+    return kv.modRevision + this.#offset;
+  }
+
+  /** Starts reading and watching (no-op when running). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#generation += 1;
+    this.#needRead = true;
+    this.#everLive = false;
+    this.#status({ state: "connecting" });
+    void this.#run(this.#generation);
+  }
+
+  /** Stops: closes the stream, drops the state, forgets pending retries. */
+  stop(): void {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#generation += 1;
+    this.#stream?.close();
+    this.#stream = undefined;
+    this.#entries = new Map();
+    this.#status({ state: "connecting" });
+  }
+
+  async #run(generation: number): Promise<void> {
+    const current = (): boolean => this.#generation === generation;
+    const userRetry = this.#options.backoff.retry;
+    let delayFirstAttempt = false;
+    while (current()) {
+      let stream: WatchStream;
+      try {
+        stream = await backOff(() => this.#connect(current), {
+          ...DEFAULT_BACKOFF,
+          ...this.#options.backoff,
+          ...(delayFirstAttempt ? { delayFirstAttempt } : {}),
+          retry: async (error: unknown, attempt: number) => {
+            if (!current() || isPermanentFailure(error)) return false;
+            this.#transientError(error);
+            return userRetry === undefined ? true : await userRetry(error, attempt);
+          },
+        });
+      } catch (error) {
+        if (current()) this.#fail(error);
+        return;
+      }
+      this.#stream = stream;
+      const createdAt = Date.now();
+      this.#everLive = true;
+      this.#status({ state: "live", revision: this.#resume });
+      const end = await stream.ended;
+      if (!current()) return;
+      this.#stream = undefined;
+      delayFirstAttempt = Date.now() - createdAt < SHORT_LIVED_MS;
+      if (!this.#onStreamEnd(end)) return;
+    }
+  }
+
+  /** Reacts to a stream's end; returns false when the sync must stop (failed). */
+  #onStreamEnd(end: StreamEnd): boolean {
+    switch (end.reason) {
+      case "compacted":
+        this.#needRead = true;
+        this.#transientError(new CompactedError(end.compactRevision));
+        return true;
+      case "cancelled":
+        if (isPermanentFailure(end.error)) {
+          this.#fail(end.error);
+          return false;
+        }
+        this.#transientError(end.error);
+        return true;
+      case "broken":
+      case "stalled":
+        this.#transientError(end.error);
+        return true;
+      case "closed":
+        return true; // ended by us to resync
+    }
+  }
+
+  async #connect(current: () => boolean): Promise<WatchStream> {
+    if (!current()) throw new Stopped();
+    const { port, range, tuning } = this.#options;
+    if (this.#refreshAuth && !this.#needRead) {
+      // etcd3 refreshes an expired token on unary calls only (trap 11).
+      await port.range({ key: range.start, count_only: true });
+      this.#refreshAuth = false;
+    }
+    if (this.#needRead) {
+      await this.#read(current);
+      this.#refreshAuth = false;
+      await this.#options.hooks?.afterRead?.();
+      if (!current()) throw new Stopped();
+    }
+    try {
+      const stream = await WatchStream.open(port, {
+        range,
+        startRevision: this.#resume,
+        idleCheckMs: tuning.idleCheckMs,
+        answerTimeoutMs: tuning.answerTimeoutMs,
+        onResponse: (response, from) => {
+          if (current()) this.#applyResponse(response, from);
+        },
+      });
+      if (!current()) {
+        stream.close();
+        throw new Stopped();
+      }
+      return stream;
+    } catch (error) {
+      if (error instanceof CompactedError) this.#needRead = true;
+      throw error;
+    }
+  }
+
+  async #read(current: () => boolean): Promise<void> {
+    const { port, range, tuning } = this.#options;
+    const read = await readRange(port, range, {
+      pageSize: tuning.pageSize,
+      timeoutMs: tuning.readTimeoutMs,
+    });
+    if (!current()) throw new Stopped();
+    const previous = this.#resume - 1;
+    const dataLost = this.#resume > 0 && read.revision < previous;
+    if (dataLost) this.#offset = previous + this.#offset - read.revision + 1;
+    const offset = this.#offset;
+    const readRevision = read.revision + offset;
+    const next = new Map<string, StoredKv>();
+    const changes: SyncedChange[] = [];
+    for (const kv of read.kvs) {
+      const key = userKey(port.prefix, kv.key);
+      next.set(key, kv);
+      const old = this.#entries.get(key);
+      if (dataLost || old === undefined || old.modRevision !== kv.modRevision) {
+        changes.push({ key, kv, revision: dataLost ? readRevision : kv.modRevision + offset });
+      }
+    }
+    for (const key of this.#entries.keys()) {
+      if (!next.has(key)) changes.push({ key, kv: undefined, revision: readRevision });
+    }
+    changes.sort((a, b) => a.revision - b.revision || (a.key < b.key ? -1 : 1));
+    this.#entries = next;
+    this.#resume = read.revision + 1;
+    this.#needRead = false;
+    const { listener } = this.#options;
+    if (changes.length > 0) listener.onChanges(changes, readRevision);
+    listener.onRead(readRevision);
+  }
+
+  #applyResponse(response: IWatchResponse, stream: WatchStream): void {
+    const header = Number(response.header.revision);
+    if (header < this.#resume - 1) {
+      // etcd's revision went backwards: data wiped or restored (trap 12). Read again.
+      this.#needRead = true;
+      stream.close();
+      return;
+    }
+    if (response.events.length === 0) {
+      // A progress notification of this watch means every revision up to `header` was
+      // delivered. One answering a progress request (watch id -1) is only a sign of life:
+      // etcd 3.4 stamps it with the store's revision, not the watch's.
+      if (response.watch_id !== "-1" && header + 1 > this.#resume) this.#resume = header + 1;
+      return;
+    }
+    const { prefix } = this.#options.port;
+    const offset = this.#offset;
+    const changes: SyncedChange[] = [];
+    let last = 0;
+    for (const event of response.events) {
+      const revision = Number(event.kv.mod_revision);
+      if (revision < this.#resume) continue; // delivered before a reconnect
+      const key = userKey(prefix, event.kv.key);
+      if (event.type === "Delete") {
+        this.#entries.delete(key);
+        changes.push({ key, kv: undefined, revision: revision + offset });
+      } else {
+        const kv = toStoredKv(event.kv);
+        this.#entries.set(key, kv);
+        changes.push({ key, kv, revision: revision + offset });
+      }
+      last = revision;
+    }
+    if (changes.length === 0) return;
+    this.#resume = last + 1;
+    this.#options.listener.onChanges(changes, last + offset);
+  }
+
+  #transientError(error: unknown): void {
+    if (error instanceof EtcdInvalidAuthTokenError) this.#refreshAuth = true;
+    this.#status({
+      state: this.#everLive ? "stale" : "connecting",
+      ...(this.#resume > 0 ? { revision: this.#resume } : {}),
+      error,
+    });
+  }
+
+  #fail(cause: unknown): void {
+    this.#running = false;
+    this.#generation += 1;
+    this.#stream?.close();
+    this.#stream = undefined;
+    const error =
+      cause instanceof WatchFailedError ? cause : new WatchFailedError(this.#options.target, cause);
+    this.#status({ state: "failed", error });
+    this.#options.listener.onFailure(error);
+  }
+
+  #status(status: Omit<WatchStatus, "since">): void {
+    this.#options.listener.onStatus({ ...status, since: Date.now() });
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Per-key watching of a range: each watcher first walks a snapshot in key order, then
+ * receives changed keys, one per `get()`, newest value per key, in the order of their
+ * latest change.
+ *
+ * @module
+ */
+
+import { BaseWatcher, type Taken, type WatchSource } from "../event/base-watcher.js";
+import { Notifier } from "../event/notifier.js";
+import type { StoredKv } from "./range-read.js";
+import type { SyncedChange } from "./range-sync.js";
+
+/** A snapshot shared by the watchers that start at the same revision. */
+export interface SortedSnapshot {
+  readonly revision: number;
+  /** Present keys in etcd's (byte) key order. */
+  readonly keys: readonly string[];
+  readonly kvs: readonly StoredKv[];
+  /** Each key's revision as watchers see it. */
+  readonly revisions: readonly number[];
+}
+
+/** Turns a key's stored value (or `undefined`: deleted) into what a watcher returns. */
+export type ReadUpdate<U> = (key: string, kv: StoredKv | undefined, revision: number) => U;
+
+/**
+ * Shared state of a range's per-key watchers. The owner feeds it with `apply()` and
+ * `markReady()`; memory is one dirty entry per changed key per watcher, never one per
+ * update.
+ */
+export class RangeWatchSource implements WatchSource {
+  readonly changes = new Notifier();
+  readonly #active = new Set<RangeKeyWatcher<unknown>>();
+  readonly #snapshot: () => SortedSnapshot;
+  readonly #start: () => void;
+  readonly #stop: () => void;
+  #ready = false;
+  #failure: Error | undefined;
+  #users = 0;
+
+  /**
+   * @param snapshot the current state, sorted (the owner caches it per revision).
+   * @param start called when the first watcher needs data; `stop` when the last closes.
+   */
+  constructor(snapshot: () => SortedSnapshot, start: () => void, stop: () => void) {
+    this.#snapshot = snapshot;
+    this.#start = start;
+    this.#stop = stop;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Records changes for every watcher past its snapshot's start, and wakes them. */
+  apply(changes: readonly SyncedChange[]): void {
+    if (this.#active.size === 0) return;
+    for (const watcher of this.#active) watcher.record(changes);
+    this.changes.notify();
+  }
+
+  /** The first read is applied: watchers may take their snapshot. */
+  markReady(): void {
+    if (this.#ready) return;
+    this.#ready = true;
+    this.changes.notify();
+  }
+
+  /** Records a permanent failure. */
+  fail(error: Error): void {
+    this.#failure = error;
+    this.changes.notify();
+  }
+
+  /** A new watcher whose values are made by `read`. */
+  watch<U>(read: ReadUpdate<U>): BaseWatcher<U> {
+    return new RangeKeyWatcher(this, read);
+  }
+
+  acquire(): void {
+    this.#users += 1;
+    if (this.#users === 1) {
+      this.#failure = undefined;
+      this.#start();
+    }
+  }
+
+  release(): void {
+    this.#users -= 1;
+    if (this.#users === 0) this.#stop();
+  }
+
+  /** Forgets readiness: watchers wait for the next `markReady()`. */
+  reset(): void {
+    this.#ready = false;
+  }
+
+  /** Internal: a watcher starts tracking changes at the current snapshot. */
+  begin(watcher: RangeKeyWatcher<unknown>): SortedSnapshot {
+    this.#active.add(watcher);
+    return this.#snapshot();
+  }
+
+  /** Internal: a watcher stops tracking changes. */
+  end(watcher: RangeKeyWatcher<unknown>): void {
+    this.#active.delete(watcher);
+  }
+}
+
+class RangeKeyWatcher<U> extends BaseWatcher<U> {
+  readonly #source: RangeWatchSource;
+  readonly #read: ReadUpdate<U>;
+  #snapshot: SortedSnapshot | undefined;
+  #index = 0;
+  #started = false;
+  /** Changed keys not yet returned, in the order of their latest change. */
+  #dirty = new Map<string, SyncedChange>();
+
+  constructor(source: RangeWatchSource, read: ReadUpdate<U>) {
+    super(source);
+    this.#source = source;
+    this.#read = read;
+  }
+
+  /** Internal: notes changes; a key changed again moves to the end with its newest value. */
+  record(changes: readonly SyncedChange[]): void {
+    for (const change of changes) {
+      this.#dirty.delete(change.key);
+      this.#dirty.set(change.key, change);
+    }
+  }
+
+  protected take(): Taken<U> | undefined {
+    if (!this.#started) {
+      this.#started = true;
+      this.#snapshot = this.#source.begin(this as RangeKeyWatcher<unknown>);
+    }
+    const snapshot = this.#snapshot;
+    if (snapshot !== undefined) {
+      const index = this.#index;
+      if (index < snapshot.keys.length) {
+        this.#index = index + 1;
+        const key = snapshot.keys[index] as string;
+        const kv = snapshot.kvs[index] as StoredKv;
+        const revision = snapshot.revisions[index] as number;
+        return { value: this.#read(key, kv, revision), revision: snapshot.revision };
+      }
+      this.#snapshot = undefined;
+    }
+    const next = this.#dirty.values().next();
+    if (next.done) return undefined;
+    const change = next.value;
+    this.#dirty.delete(change.key);
+    return { value: this.#read(change.key, change.kv, change.revision), revision: change.revision };
+  }
+
+  protected override onClose(): void {
+    this.#source.end(this as RangeKeyWatcher<unknown>);
+    this.#snapshot = undefined;
+    this.#dirty = new Map();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Retry timing and tuning knobs of the etcd watch loop.
+ *
+ * @module
+ */
+
+import type { BackoffOptions } from "exponential-backoff";
+
+/**
+ * The library's retry defaults: first retry after a random delay of 0–50 ms, the bound
+ * doubling per failed attempt to at most 1000 ms (full jitter), attempts unlimited. So a
+ * watch retries within about a second of etcd becoming healthy again.
+ */
+export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
+  startingDelay: 50,
+  timeMultiple: 2,
+  maxDelay: 1000,
+  jitter: "full",
+  numOfAttempts: Number.POSITIVE_INFINITY,
+  delayFirstAttempt: false,
+});
+
+/** Timeouts and sizes of the watch loop, in ms and keys. */
+export interface WatchTuning {
+  /** Keys per page of the initial read and of resyncs (halved on oversized pages). */
+  readonly pageSize: number;
+  /** Soft timeout of each read request. */
+  readonly readTimeoutMs: number;
+  /** Silence on a watch stream after which a progress request checks it is alive. */
+  readonly idleCheckMs: number;
+  /** Time the server has to answer a watch create or a progress request. */
+  readonly answerTimeoutMs: number;
+}
+
+/**
+ * Defaults: pages of 1000 keys; reads answer within 5 s; a silent stream is checked
+ * every 2 s and must answer within 3 s, so a stream stuck on a frozen member is moved
+ * within about 5 s.
+ */
+export const DEFAULT_TUNING: Readonly<WatchTuning> = Object.freeze({
+  pageSize: 1000,
+  readTimeoutMs: 5000,
+  idleCheckMs: 2000,
+  answerTimeoutMs: 3000,
+});

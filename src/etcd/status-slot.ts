@@ -1,0 +1,35 @@
+/**
+ * The status of an etcd value's watch as an event value.
+ *
+ * @module
+ */
+
+import type { EventValue, Watcher } from "../event/contract.js";
+import { LatestSlot } from "../event/latest-slot.js";
+import type { WatchStatus } from "./watch-status.js";
+
+/**
+ * Holds the latest {@link WatchStatus}; each change is a new revision (1, 2, …).
+ * Watching it starts no I/O.
+ */
+export class StatusSlot implements EventValue<WatchStatus> {
+  readonly #slot = new LatestSlot<WatchStatus>();
+
+  constructor() {
+    this.#slot.publish(Object.freeze({ state: "connecting", since: Date.now() }), 1);
+  }
+
+  /** Publishes `status` as the newest. */
+  set(status: WatchStatus): void {
+    this.#slot.publish(Object.freeze(status), this.#slot.revision + 1);
+  }
+
+  /** The newest status. */
+  get current(): WatchStatus {
+    return this.#slot.entry as WatchStatus;
+  }
+
+  watch(): Watcher<WatchStatus> {
+    return this.#slot.watch((status) => status);
+  }
+}

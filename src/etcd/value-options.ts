@@ -1,0 +1,82 @@
+/**
+ * Options shared by `EtcdValue` and `EtcdRangeValue`, and their validation.
+ *
+ * @module
+ */
+
+import type { Etcd3, Namespace } from "etcd3";
+import type { BackoffOptions } from "exponential-backoff";
+import { type Decoder, decoders } from "../event/decoders.js";
+import type { RangeSyncHooks } from "./range-sync.js";
+import { DEFAULT_TUNING, type WatchTuning } from "./retry-policy.js";
+
+/** Options of `EtcdValue` and `EtcdRangeValue`. */
+export interface EtcdValueOptions<T> {
+  /**
+   * Turns each value's bytes into a `T`; default `decoders.bytes`. See the decoders
+   * module for the failure policy: a rejected value is a `DecodeError` for that update.
+   */
+  decoder?: Decoder<T>;
+  /**
+   * Retry timing after transient faults, as `exponential-backoff` options, merged over
+   * the defaults: first retry after a random 0–50 ms, the bound doubling up to 1000 ms
+   * (`jitter: "full"`), attempts unlimited. A finite `numOfAttempts`, or a `retry`
+   * callback that returns false, turns the fault that exhausted it into a permanent
+   * `WatchFailedError`. A stream that fails within 1 s of connecting waits before its
+   * next attempt too, so a flapping member is not hammered.
+   */
+  backoff?: BackoffOptions;
+}
+
+/** Not public: test seams and timing, reachable only through this module's symbol. */
+export const INTERNAL = Symbol("event-value internal options");
+
+/** Internal options, keyed by {@link INTERNAL}. */
+export interface InternalOptions {
+  [INTERNAL]?: { hooks?: RangeSyncHooks; tuning?: Partial<WatchTuning> };
+}
+
+/** Options with defaults applied. */
+export interface ResolvedOptions<T> {
+  readonly decoder: Decoder<T>;
+  readonly backoff: BackoffOptions;
+  readonly tuning: WatchTuning;
+  readonly hooks: RangeSyncHooks | undefined;
+}
+
+/** Checks the client and options; throws a `TypeError` naming what is wrong. */
+export function resolveOptions<T>(
+  client: Etcd3 | Namespace,
+  options: (EtcdValueOptions<T> & InternalOptions) | undefined,
+): ResolvedOptions<T> {
+  if (
+    typeof client !== "object" ||
+    client === null ||
+    !Buffer.isBuffer((client as Partial<Namespace>).prefix) ||
+    typeof (client as Partial<Namespace>).watchClient !== "object"
+  ) {
+    throw new TypeError("Expected `client` to be an Etcd3 client or a Namespace of one");
+  }
+  const { decoder = decoders.bytes as Decoder<T>, backoff = {} } = options ?? {};
+  if (typeof decoder !== "function") {
+    throw new TypeError(`Expected \`decoder\` to be a function, got ${typeof decoder}`);
+  }
+  if (typeof backoff !== "object" || backoff === null) {
+    throw new TypeError("Expected `backoff` to be exponential-backoff options");
+  }
+  const internal = options?.[INTERNAL];
+  return {
+    decoder,
+    backoff,
+    tuning: { ...DEFAULT_TUNING, ...internal?.tuning },
+    hooks: internal?.hooks,
+  };
+}
+
+/** Throws a `TypeError` unless `value` is a string. */
+export function requireString(name: string, value: unknown): string {
+  if (typeof value !== "string") {
+    throw new TypeError(`Expected \`${name}\` to be a string, got ${typeof value}`);
+  }
+  return value;
+}

@@ -1,0 +1,207 @@
+/**
+ * One etcd watch on one gRPC watch stream: create it from a start revision, hand over
+ * whole responses, and notice when the stream breaks, stalls or is cancelled.
+ *
+ * @module
+ */
+
+import { castGrpcError, EtcdWatchStreamEnded, type IWatchResponse } from "etcd3";
+import { cancelReasonError } from "./classify.js";
+import type { KeyRange } from "./key-range.js";
+import type { EtcdPort, WatchStreamPort } from "./port.js";
+import { RequestTimeoutError, withSoftTimeout } from "./soft-timeout.js";
+
+/** Why a watch stream ended. */
+export type StreamEnd =
+  /** The transport failed or the server ended the stream: reconnect and resume. */
+  | { readonly reason: "broken"; readonly error: unknown }
+  /** Neither events nor an answer to a progress request arrived in time. */
+  | { readonly reason: "stalled"; readonly error: RequestTimeoutError }
+  /** The start revision was compacted: read again. */
+  | { readonly reason: "compacted"; readonly compactRevision: number }
+  /** The server cancelled the watch (e.g. permission denied). */
+  | { readonly reason: "cancelled"; readonly error: Error }
+  /** Ended from our side: `close()` or a consumer's decision (e.g. data loss). */
+  | { readonly reason: "closed" };
+
+/** The watch could not be created because its start revision was compacted. */
+export class CompactedError extends Error {
+  constructor(readonly compactRevision: number) {
+    super(`The watch start revision was compacted (compact revision ${compactRevision})`);
+    this.name = "CompactedError";
+  }
+}
+
+/** Settings of a {@link WatchStream}. */
+export interface WatchStreamOptions {
+  readonly range: KeyRange;
+  /** First revision to deliver. */
+  readonly startRevision: number;
+  /** Silence, in ms, after which a progress request checks that the stream is alive. */
+  readonly idleCheckMs: number;
+  /** Time, in ms, the server has to answer the create or a progress request. */
+  readonly answerTimeoutMs: number;
+  /**
+   * Receives every response after the create: a whole revision's events at a time
+   * (fragments are joined first), or a progress notification without events.
+   */
+  readonly onResponse: (response: IWatchResponse, stream: WatchStream) => void;
+}
+
+/**
+ * A created etcd watch. Use {@link WatchStream.open}; await {@link WatchStream.ended};
+ * `close()` when done. Exactly one `StreamEnd` is reported.
+ */
+export class WatchStream {
+  /** Resolves once, with why the stream ended. */
+  readonly ended: Promise<StreamEnd>;
+  readonly #stream: WatchStreamPort;
+  readonly #options: WatchStreamOptions;
+  #finish!: (end: StreamEnd) => void;
+  #done = false;
+  #fragments: IWatchResponse[] = [];
+  #lastActivity = Date.now();
+  #progressDeadline: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  private constructor(stream: WatchStreamPort, options: WatchStreamOptions) {
+    this.#stream = stream;
+    this.#options = options;
+    this.ended = new Promise((resolve) => {
+      this.#finish = resolve;
+    });
+  }
+
+  /**
+   * Opens a stream, creates the watch and resolves once etcd confirmed it. Rejects with
+   * {@link CompactedError} when the start revision is compacted, with the cancel reason
+   * when etcd refuses the watch, with a `RequestTimeoutError` when the member does not
+   * answer in time, or with what the transport failed with.
+   */
+  static async open(port: EtcdPort, options: WatchStreamOptions): Promise<WatchStream> {
+    const raw = await withSoftTimeout(
+      port.openWatchStream(),
+      options.answerTimeoutMs,
+      "opening an etcd watch stream",
+    );
+    const stream = new WatchStream(raw, options);
+    try {
+      await stream.#create();
+    } catch (error) {
+      stream.close();
+      throw error;
+    }
+    stream.#armTimer();
+    return stream;
+  }
+
+  /** Ends the stream from our side; `ended` resolves with `end` (default `closed`). */
+  close(end: StreamEnd = { reason: "closed" }): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    // Half-close first: etcd3 counts an error on a still-writable watch stream as a
+    // failure of the member (its circuit breaker opens after three), and our own cancel
+    // ends the call with a CANCELLED error.
+    this.#stream.end();
+    this.#stream.cancel();
+    this.#finish(end);
+  }
+
+  #create(): Promise<void> {
+    const { range, startRevision, answerTimeoutMs } = this.#options;
+    let created = false;
+    const confirmed = new Promise<void>((resolve, reject) => {
+      const broken = (error: unknown): void => {
+        if (this.#done) return;
+        if (created) this.close({ reason: "broken", error });
+        else reject(error);
+      };
+      this.#stream.on("data", (response) => {
+        this.#lastActivity = Date.now();
+        this.#progressDeadline = undefined;
+        if (this.#done) return;
+        if (created) {
+          this.#onResponse(response);
+        } else if (response.created) {
+          if (response.canceled) {
+            reject(cancellation(response));
+            return;
+          }
+          created = true;
+          resolve();
+        }
+      });
+      this.#stream.on("error", (error) => broken(castGrpcError(error)));
+      this.#stream.on("end", () => broken(new EtcdWatchStreamEnded()));
+    });
+    this.#stream.write({
+      create_request: {
+        key: range.start,
+        ...(range.end === undefined ? {} : { range_end: range.end }),
+        start_revision: startRevision,
+        progress_notify: true,
+        fragment: true,
+      },
+    });
+    return withSoftTimeout(confirmed, answerTimeoutMs, "creating an etcd watch");
+  }
+
+  #onResponse(response: IWatchResponse): void {
+    if (response.canceled) {
+      const error = cancellation(response);
+      this.close(
+        error instanceof CompactedError
+          ? { reason: "compacted", compactRevision: error.compactRevision }
+          : { reason: "cancelled", error },
+      );
+      return;
+    }
+    if (response.fragment) {
+      this.#fragments.push(response);
+      return;
+    }
+    if (this.#fragments.length > 0) {
+      this.#fragments.push(response);
+      const events = this.#fragments.flatMap((part) => part.events);
+      this.#fragments = [];
+      response = { ...response, events };
+    }
+    this.#options.onResponse(response, this);
+  }
+
+  /**
+   * Liveness without trusting gRPC keepalive (a user's client may lack it): after
+   * `idleCheckMs` of silence, ask the server for progress; no answer within
+   * `answerTimeoutMs` means the member is frozen or partitioned.
+   */
+  #armTimer(): void {
+    const { idleCheckMs, answerTimeoutMs } = this.#options;
+    const tick = (): void => {
+      if (this.#done) return;
+      const now = Date.now();
+      if (this.#progressDeadline !== undefined && now >= this.#progressDeadline) {
+        const error = new RequestTimeoutError("an etcd watch progress request", answerTimeoutMs);
+        this.close({ reason: "stalled", error });
+        return;
+      }
+      if (this.#progressDeadline === undefined && now - this.#lastActivity >= idleCheckMs) {
+        this.#progressDeadline = now + answerTimeoutMs;
+        this.#stream.write({ progress_request: {} });
+      }
+      const next =
+        this.#progressDeadline !== undefined
+          ? this.#progressDeadline - now
+          : this.#lastActivity + idleCheckMs - now;
+      this.#timer = setTimeout(tick, Math.max(next, 10));
+      this.#timer.unref();
+    };
+    tick();
+  }
+}
+
+function cancellation(response: IWatchResponse): Error {
+  const compactRevision = Number(response.compact_revision);
+  if (compactRevision > 0) return new CompactedError(compactRevision);
+  return cancelReasonError(response.cancel_reason);
+}
