@@ -26,3 +26,4 @@ export {
   WatchFailedError,
 } from "./event/errors.js";
 export { MemoryValue } from "./memory-value.js";
+export { ETCD_WATCH_CHANNEL, type EtcdWatchMessage } from "./etcd/diagnostics.js";

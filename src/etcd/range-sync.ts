@@ -10,6 +10,7 @@ import { EtcdInvalidAuthTokenError, type IWatchResponse } from "etcd3";
 import { type BackoffOptions, backOff } from "exponential-backoff";
 import { WatchFailedError } from "../event/errors.js";
 import { isPermanentFailure } from "./classify.js";
+import { publishWatchEvent } from "./diagnostics.js";
 import { type KeyRange, userKey } from "./key-range.js";
 import type { EtcdPort } from "./port.js";
 import { readRange, type StoredKv, toStoredKv } from "./range-read.js";
@@ -151,10 +152,13 @@ export class RangeSync {
         return;
       }
       this.#stream = stream;
+      const { target } = this.#options;
+      publishWatchEvent({ type: "watch-created", target, startRevision: this.#resume });
       const createdAt = Date.now();
       this.#everLive = true;
       this.#status({ state: "live", revision: this.#resume });
       const end = await stream.ended;
+      publishWatchEvent({ type: "watch-ended", target, reason: end.reason });
       if (!current()) return;
       this.#stream = undefined;
       delayFirstAttempt = Date.now() - createdAt < SHORT_LIVED_MS;
@@ -249,7 +253,8 @@ export class RangeSync {
     this.#entries = next;
     this.#resume = read.revision + 1;
     this.#needRead = false;
-    const { listener } = this.#options;
+    const { listener, target } = this.#options;
+    publishWatchEvent({ type: "read", target, revision: readRevision, keys: next.size });
     if (changes.length > 0) listener.onChanges(changes, readRevision);
     listener.onRead(readRevision);
   }

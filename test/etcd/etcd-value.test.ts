@@ -4,14 +4,21 @@
  * decode errors, conflation, sharing one etcd watch).
  */
 
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import test from "ava";
 import type { Etcd3 } from "etcd3";
 import { INTERNAL } from "../../src/etcd/value-options.js";
-import { DecodeError, EtcdValue, decoders } from "../../src/index.js";
+import {
+  DecodeError,
+  ETCD_WATCH_CHANNEL,
+  type EtcdWatchMessage,
+  EtcdValue,
+  decoders,
+} from "../../src/index.js";
 import { watcherContract } from "../contract/watcher-contract.js";
 import { withCluster } from "../harness/ava.js";
 import { isPending } from "../helpers/pending.js";
-import { watchCount } from "../helpers/etcd-metrics.js";
+import { WatchCounter } from "../helpers/watch-counter.js";
 
 const cluster = withCluster(test, { members: 1 });
 let shared: Etcd3 | undefined;
@@ -21,7 +28,7 @@ const etcd = (): Etcd3 => {
   return shared;
 };
 
-watcherContract(test, "EtcdValue", async (id) => {
+watcherContract<string | undefined>(test, "EtcdValue", async (id) => {
   const key = `/contract/${id}`;
   await etcd().put(key).value("initial");
   const value = new EtcdValue(etcd(), key, { decoder: decoders.text });
@@ -122,21 +129,31 @@ test("decode: a rejected value is a DecodeError for that update only", async (t)
   w.close();
 });
 
-test.serial("sharing: 1000 watchers of one EtcdValue use one etcd watch, released by the last close", async (t) => {
-  const member = cluster().members[0];
-  t.truthy(member, "a spawned member exposes /metrics");
-  const url = member?.clientUrl ?? "";
-  const baseline = await watchCount(url);
+test("sharing: 1000 watchers of one EtcdValue use one etcd watch, released by the last close", async (t) => {
+  using counter = new WatchCounter();
+  const target = 'key "/shared/key"';
   await etcd().put("/shared/key").value("v");
   const value = new EtcdValue(etcd(), "/shared/key", { decoder: decoders.text });
   const watchers = Array.from({ length: 1000 }, () => value.watch());
   const values = await Promise.all(watchers.map((w) => w.get()));
   t.true(values.every((v) => v === "v"));
-  t.is(await watchCount(url), baseline + 1, "one etcd watch for 1000 watchers");
+  const status = value.status().watch();
+  await status.get({ filter: (s) => s.state === "live" });
+  status.close();
+  t.is(counter.open(target), 1, "one etcd watch for 1000 watchers");
   for (const w of watchers.slice(1)) w.close();
-  t.is(await watchCount(url), baseline + 1, "held while one watcher is open");
+  t.is(counter.open(target), 1, "held while one watcher is open");
+  const ended = new Promise<void>((resolve) => {
+    const done = (message: unknown): void => {
+      if ((message as EtcdWatchMessage).type !== "watch-ended") return;
+      unsubscribe(ETCD_WATCH_CHANNEL, done);
+      resolve();
+    };
+    subscribe(ETCD_WATCH_CHANNEL, done);
+  });
   watchers[0]?.close();
-  t.is(await watchCount(url, baseline), baseline, "released when the last watcher closes");
+  await ended;
+  t.is(counter.open(target), 0, "released when the last watcher closes");
 });
 
 test("status: connecting, then live with the resume revision", async (t) => {
