@@ -7,7 +7,13 @@
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { type EventValue, MemoryValue } from "../src/index.js";
+import {
+  createEtcdClient,
+  decoders,
+  EtcdValue,
+  type EventValue,
+  MemoryValue,
+} from "../src/index.js";
 import { type AppConfig, formatConfig, runController } from "./config-controller.js";
 
 /** Writes the config somewhere the value of `openConfig()` sees it. */
@@ -19,15 +25,13 @@ interface ConfigWriter {
 }
 
 // ---------------------------------------------------------------------------------------
-// Backend: the one place that decides where the config lives. When `EtcdValue` lands,
-// the ETCD_ENDPOINTS branch returns an `EtcdValue<AppConfig>` (decoder:
-// `decoders.json<AppConfig>()`; the controller validates) and a writer that puts and
-// deletes the key.
+// Backend: the one place that decides where the config lives: etcd when ETCD_ENDPOINTS
+// is set (comma-separated URLs), else process memory.
 // ---------------------------------------------------------------------------------------
 function openConfig(): { value: EventValue<AppConfig | undefined>; writer: ConfigWriter } {
-  if (process.env.ETCD_ENDPOINTS) {
-    console.log("ETCD_ENDPOINTS is set, but the etcd backend is not built yet: using memory");
-  }
+  const endpoints = process.env.ETCD_ENDPOINTS;
+  if (endpoints) return openEtcdConfig(endpoints.split(","));
+  console.log("config in memory (set ETCD_ENDPOINTS to use etcd)");
   const memory = new MemoryValue<AppConfig | undefined>();
   const writer: ConfigWriter = {
     async write(config) {
@@ -37,6 +41,28 @@ function openConfig(): { value: EventValue<AppConfig | undefined>; writer: Confi
     close() {},
   };
   return { value: memory, writer };
+}
+
+/** The config as the etcd key `/event-value-demo/config`, JSON; the controller validates. */
+function openEtcdConfig(hosts: string[]): {
+  value: EventValue<AppConfig | undefined>;
+  writer: ConfigWriter;
+} {
+  const key = "/event-value-demo/config";
+  console.log(`config in etcd at ${hosts.join(",")}, key ${key}`);
+  const client = createEtcdClient({ hosts });
+  const value = new EtcdValue(client, key, { decoder: decoders.json<AppConfig>() });
+  const writer: ConfigWriter = {
+    async write(config) {
+      const response =
+        config === undefined
+          ? await client.delete().key(key).exec()
+          : await client.put(key).value(JSON.stringify(config)).exec();
+      return Number(response.header.revision);
+    },
+    close: () => client.close(),
+  };
+  return { value, writer };
 }
 
 /** What the simulated writer sets, one entry every `intervalMs`. */

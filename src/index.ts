@@ -4,8 +4,10 @@
  * @module
  */
 
+export { ETCD_WATCH_CHANNEL, type EtcdWatchMessage } from "./etcd/diagnostics.js";
 export type { EtcdValueOptions } from "./etcd/value-options.js";
 export type { WatchStatus } from "./etcd/watch-status.js";
+export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";
 export {
   EtcdRangeValue,
   type KeyRangeSpec,
@@ -26,4 +28,3 @@ export {
   WatchFailedError,
 } from "./event/errors.js";
 export { MemoryValue } from "./memory-value.js";
-export { ETCD_WATCH_CHANNEL, type EtcdWatchMessage } from "./etcd/diagnostics.js";

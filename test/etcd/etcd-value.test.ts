@@ -10,10 +10,10 @@ import type { Etcd3 } from "etcd3";
 import { INTERNAL } from "../../src/etcd/value-options.js";
 import {
   DecodeError,
-  ETCD_WATCH_CHANNEL,
-  type EtcdWatchMessage,
-  EtcdValue,
   decoders,
+  ETCD_WATCH_CHANNEL,
+  EtcdValue,
+  type EtcdWatchMessage,
 } from "../../src/index.js";
 import { watcherContract } from "../contract/watcher-contract.js";
 import { withCluster } from "../harness/ava.js";
@@ -117,7 +117,9 @@ test("get: 1000 puts while the consumer sleeps end with the last one", async (t)
 
 test("decode: a rejected value is a DecodeError for that update only", async (t) => {
   await etcd().put("/decode/key").value('{"n":1}');
-  const w = new EtcdValue(etcd(), "/decode/key", { decoder: decoders.json<{ n: number }>() }).watch();
+  const w = new EtcdValue(etcd(), "/decode/key", {
+    decoder: decoders.json<{ n: number }>(),
+  }).watch();
   t.deepEqual(await w.get(), { n: 1 });
   const bad = await etcd().put("/decode/key").value("{not json");
   const error = await t.throwsAsync(w.get(), { instanceOf: DecodeError });

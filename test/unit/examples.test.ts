@@ -10,7 +10,6 @@
  *   driven by set() and observed through its injected `log`: no timers, no sleeps.
  */
 
-import { spawn } from "node:child_process";
 import { getEventListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -22,64 +21,23 @@ import {
 } from "../../examples/config-controller.js";
 import { MemoryValue } from "../../src/index.js";
 import { flush } from "../helpers/pending.js";
+import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
 
 const root = resolve(import.meta.dirname, "../..");
-
-/** A guard against a hung child, not a measurement: generous for 2 busy cores. */
-const childTimeoutMs = 60_000;
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `file` (relative to the repository) as `node --import tsx file`. */
-function runExample(file: string): Promise<ChildResult> {
-  const env = { ...process.env };
-  delete env.ETCD_ENDPOINTS; // the examples' memory backend, whatever the test run uses
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", file], {
-      cwd: root,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: childTimeoutMs, // killed with SIGTERM: `signal` tells
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
-  });
-}
-
-function exitedByItself(result: ChildResult): boolean {
-  return result.signal === null && result.code === 0;
-}
-
-function describeChild(result: ChildResult): string {
-  return `exit ${result.code}, signal ${result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
 
 for (const [file, expected] of [
   ["examples/memory-value.ts", /^memory-value: ok/m],
   ["examples/decoders.ts", /^decoders: rejected as expected/m],
 ] as const) {
   test(`example: ${file} runs, passes its assertions and exits by itself`, async (t) => {
-    const result = await runExample(file);
+    const result = await runNode(file);
     t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
     t.regex(result.stdout, expected, "prints its result");
   });
 }
 
 test("example: the demo reloads in order, reports the deleted config and exits by itself", async (t) => {
-  const result = await runExample("examples/demo.ts");
+  const result = await runNode("examples/demo.ts");
   t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
   const lines = result.stdout.split("\n");
 
@@ -160,7 +118,11 @@ test("README: every TypeScript block is a copy of example regions", (t) => {
       .join("\n\n");
     t.is(code?.trim(), expected, `README's block from ${source} must equal the example`);
   }
-  for (const file of ["examples/memory-value.ts", "examples/decoders.ts"]) {
+  for (const file of [
+    "examples/memory-value.ts",
+    "examples/decoders.ts",
+    "examples/etcd-value.ts",
+  ]) {
     for (const name of regionsOf(file).keys()) {
       t.true(shown.has(`${file}#${name}`), `README shows region ${name} of ${file}`);
     }

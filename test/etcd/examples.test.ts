@@ -1,0 +1,24 @@
+/** The examples that need etcd, run against a real member: the demo and the etcd usage. */
+
+import test from "ava";
+import { withCluster } from "../harness/ava.js";
+import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
+
+const cluster = withCluster(test, { members: 1 });
+
+test("demo: with ETCD_ENDPOINTS it reloads from etcd and exits by itself", async (t) => {
+  const endpoints = cluster().endpoints.join(",");
+  const result = await runNode("examples/demo.ts", { ETCD_ENDPOINTS: endpoints });
+  t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
+  t.regex(result.stdout, /^config in etcd at /m, "uses the etcd backend");
+  const reloads = result.stdout.match(/^reload #\d+ rev \d+/gm) ?? [];
+  t.is(reloads.length, 5, `five reloads from etcd:\n${result.stdout}`);
+  t.regex(result.stdout, /^config absent at rev \d+/m, "the deleted key is reported");
+});
+
+test("example: examples/etcd-value.ts passes its assertions and exits by itself", async (t) => {
+  const endpoints = cluster().endpoints.join(",");
+  const result = await runNode("examples/etcd-value.ts", { ETCD_ENDPOINTS: endpoints });
+  t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
+  t.regex(result.stdout, /^etcd-value: ok/m);
+});
