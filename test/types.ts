@@ -3,14 +3,20 @@
  * makes the build fail; each `@ts-expect-error` line must stay an error.
  */
 
+import type { Etcd3 } from "etcd3";
 import { z } from "zod";
 import {
   type Decoded,
   type Decoder,
   decoders,
+  EtcdRangeValue,
+  EtcdValue,
   type EventValue,
+  type KeyUpdate,
   MemoryValue,
+  type RangeSnapshot,
   type Watcher,
+  type WatchStatus,
 } from "../src/index.js";
 
 type Equal<A, B> =
@@ -42,3 +48,23 @@ expectType<Decoder<{ port: number }>, typeof schema>(true);
 expectType<Decoder<Decoded<string>>, ReturnType<typeof decoders.safe<string>>>(true);
 expectType<Decoder<unknown>, ReturnType<typeof decoders.json>>(true);
 expectType<Decoder<{ a: 1 }>, ReturnType<typeof decoders.json<{ a: 1 }>>>(true);
+
+declare const client: Etcd3;
+expectType<Watcher<Uint8Array | undefined>, ReturnType<EtcdValue["watch"]>>(true);
+const textValue = new EtcdValue(client, "/k", { decoder: decoders.text });
+expectType<Watcher<string | undefined>, ReturnType<typeof textValue.watch>>(true);
+const schemaValue = new EtcdValue(client, "/k", { decoder: schema });
+expectType<Watcher<{ port: number } | undefined>, ReturnType<typeof schemaValue.watch>>(true);
+expectType<EventValue<WatchStatus>, ReturnType<typeof textValue.status>>(true);
+// @ts-expect-error the key must be a string
+new EtcdValue(client, 42);
+// @ts-expect-error a decoder takes bytes and a key
+new EtcdValue(client, "/k", { decoder: (n: number) => n });
+
+const range = new EtcdRangeValue(client, { prefix: "/p/" }, { decoder: decoders.json<number[]>() });
+expectType<Watcher<KeyUpdate<number[]>>, ReturnType<typeof range.watch>>(true);
+expectType<EventValue<RangeSnapshot<number[]>>, ReturnType<typeof range.snapshots>>(true);
+expectType<Watcher<KeyUpdate<Uint8Array>>, ReturnType<EtcdRangeValue["watch"]>>(true);
+new EtcdRangeValue(client, { start: "/a", end: "/b" });
+// @ts-expect-error a range is a prefix or a start and an end
+new EtcdRangeValue(client, { start: "/a" });
