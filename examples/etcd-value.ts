@@ -38,13 +38,8 @@ export async function main(): Promise<void> {
   await client.delete().prefix("/example/pools/");
   await client.put("/example/pools/b").value("2");
   await client.put("/example/pools/a").value("1");
-  const pools = new EtcdRangeValue(
-    client,
-    { prefix: "/example/pools/" },
-    {
-      decoder: decoders.text,
-    },
-  );
+  const decoder = decoders.text;
+  const pools = new EtcdRangeValue(client, { prefix: "/example/pools/" }, { decoder });
 
   const perKey = pools.watch();
   const first = await perKey.get(); // the snapshot first, one key per get, in key order
