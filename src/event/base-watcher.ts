@@ -3,12 +3,19 @@
  * abort, the concurrent-get guard, filter, backlogOnly, close, iteration, disposal),
  * shared by every value. A value only says how to take its next newer item.
  *
+ * How a wait works: a `get()` that finds nothing registers the watcher's wake-up with
+ * the source's notifier and returns a pending promise. When the source changes, the
+ * wake-up queues one microtask that takes the newest item (running the decoder and the
+ * filter there, never inside the producer's `set()`) and settles the promise directly:
+ * a woken `get()` costs one promise and one microtask, and a burst of synchronous sets
+ * is seen as its last value. A wake-up that finds nothing it wants registers again.
+ *
  * @module
  */
 
 import type { GetOptions, Watcher } from "./contract.js";
 import { BacklogDoneError, ConcurrentGetError, WatcherClosedError } from "./errors.js";
-import { type Notifier, type Wake, waitForNotify } from "./notifier.js";
+import type { Notifier } from "./notifier.js";
 
 /** What a watcher needs from the shared state of the value it watches. */
 export interface WatchSource {
@@ -30,17 +37,37 @@ export interface Taken<T> {
   revision: number;
 }
 
+/** A pending `get()`. */
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+  filter: ((value: T) => boolean) | undefined;
+  backlogOnly: boolean;
+  signal: AbortSignal | undefined;
+}
+
+/** The outcome of one attempt to serve a `get()`. */
+enum Outcome {
+  Wait,
+  Value,
+  Error,
+}
+
 /**
  * Base of every watcher. Subclasses implement {@link BaseWatcher.take}; guarantees:
  * see `Watcher.get`.
  */
 export abstract class BaseWatcher<T> implements Watcher<T> {
   readonly #source: WatchSource;
-  readonly #interrupt: { wake: Wake | undefined } = { wake: undefined };
   #revision: number | undefined;
   #acquired = false;
-  #pending = false;
   #closed = false;
+  #waiter: Waiter<T> | undefined;
+  /** True while `#wake` is in the source's notifier. */
+  #registered = false;
+  /** What the last `#attempt()` produced. */
+  #value: T | undefined;
+  #error: unknown;
 
   constructor(source: WatchSource) {
     this.#source = source;
@@ -60,64 +87,45 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     return this.#revision;
   }
 
-  get(options?: AbortSignal | GetOptions<T>): Promise<T> {
-    let normalized: GetOptions<T>;
-    try {
-      normalized = normalizeGetOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const { signal, filter, backlogOnly } = normalized;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#closed) return Promise.reject(new WatcherClosedError());
-    if (this.#pending) return Promise.reject(new ConcurrentGetError());
-    return this.#get(signal, filter, backlogOnly === true);
+  /** True once `close()` has been called. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
-  async #get(
-    signal: AbortSignal | undefined,
-    filter: ((value: T) => boolean) | undefined,
-    backlogOnly: boolean,
-  ): Promise<T> {
-    this.#pending = true;
-    try {
-      if (!this.#acquired) {
-        this.#acquired = true;
-        this.#source.acquire();
+  get(options?: AbortSignal | GetOptions<T>): Promise<T> {
+    let filter: ((value: T) => boolean) | undefined;
+    let backlogOnly = false;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      try {
+        ({ signal, filter, backlogOnly = false } = normalizeGetOptions(options));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const source = this.#source;
-      for (;;) {
-        if (this.#closed) throw new WatcherClosedError();
-        if (source.ready) {
-          const taken = this.take();
-          if (taken !== undefined) {
-            if (filter !== undefined && !filter(taken.value)) continue;
-            this.#revision = taken.revision;
-            return taken.value;
-          }
-          if (source.failure !== undefined) throw source.failure;
-          if (backlogOnly) throw new BacklogDoneError();
-        } else if (source.failure !== undefined) {
-          throw source.failure;
-        }
-        await waitForNotify(source.changes, signal, this.#interrupt);
-      }
-    } finally {
-      this.#pending = false;
+      if (signal?.aborted) return Promise.reject(signal.reason);
     }
+    if (this.#closed) return Promise.reject(new WatcherClosedError());
+    if (this.#waiter !== undefined) return Promise.reject(new ConcurrentGetError());
+    if (!this.#acquired) {
+      this.#acquired = true;
+      this.#source.acquire();
+    }
+    const outcome = this.#attempt(filter, backlogOnly);
+    if (outcome === Outcome.Value) return Promise.resolve(this.#takeValue());
+    if (outcome === Outcome.Error) return Promise.reject(this.#takeError());
+    return new Promise<T>((resolve, reject) => {
+      this.#waiter = { resolve, reject, filter, backlogOnly, signal };
+      signal?.addEventListener("abort", this.#onAbort, { once: true });
+      this.#register();
+    });
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#interrupt.wake?.();
+    if (this.#waiter !== undefined) this.#settle(new WatcherClosedError(), true);
     this.onClose();
     if (this.#acquired) this.#source.release();
-  }
-
-  /** True once `close()` has been called. */
-  get closed(): boolean {
-    return this.#closed;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
@@ -141,12 +149,87 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     this.close();
     return Promise.resolve();
   }
+
+  /** Tries to serve a get now; the result is left in `#value` or `#error`. */
+  #attempt(filter: ((value: T) => boolean) | undefined, backlogOnly: boolean): Outcome {
+    const source = this.#source;
+    if (source.ready) {
+      for (;;) {
+        let taken: Taken<T> | undefined;
+        try {
+          taken = this.take();
+          if (taken !== undefined && filter !== undefined && !filter(taken.value)) continue;
+        } catch (error) {
+          this.#error = error; // a decoder or the filter threw: that item is consumed
+          return Outcome.Error;
+        }
+        if (taken === undefined) break;
+        this.#revision = taken.revision;
+        this.#value = taken.value;
+        return Outcome.Value;
+      }
+      if (backlogOnly) {
+        this.#error = source.failure ?? new BacklogDoneError();
+        return Outcome.Error;
+      }
+    }
+    if (source.failure !== undefined) {
+      this.#error = source.failure;
+      return Outcome.Error;
+    }
+    return Outcome.Wait;
+  }
+
+  #takeValue(): T {
+    const value = this.#value as T;
+    this.#value = undefined;
+    return value;
+  }
+
+  #takeError(): unknown {
+    const error = this.#error;
+    this.#error = undefined;
+    return error;
+  }
+
+  #register(): void {
+    if (this.#registered) return;
+    this.#registered = true;
+    this.#source.changes.add(this.#wake);
+  }
+
+  /** Run by the source's notifier: serve the pending get once the producer is done. */
+  readonly #wake = (): void => {
+    this.#registered = false;
+    if (this.#waiter !== undefined) queueMicrotask(this.#serve);
+  };
+
+  /** Serves the pending get if there is something for it now, else waits again. */
+  readonly #serve = (): void => {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    const outcome = this.#attempt(waiter.filter, waiter.backlogOnly);
+    if (outcome === Outcome.Wait) this.#register();
+    else if (outcome === Outcome.Value) this.#settle(this.#takeValue(), false);
+    else this.#settle(this.#takeError(), true);
+  };
+
+  readonly #onAbort = (): void => {
+    const waiter = this.#waiter;
+    if (waiter?.signal !== undefined) this.#settle(waiter.signal.reason, true);
+  };
+
+  /** Ends the pending get. A stale registration in the notifier stays; it is harmless. */
+  #settle(result: unknown, failed: boolean): void {
+    const waiter = this.#waiter as Waiter<T>;
+    this.#waiter = undefined;
+    waiter.signal?.removeEventListener("abort", this.#onAbort);
+    if (failed) waiter.reject(result);
+    else waiter.resolve(result as T);
+  }
 }
 
-const noOptions: GetOptions<unknown> = Object.freeze({});
-
-function normalizeGetOptions<T>(options: AbortSignal | GetOptions<T> | undefined): GetOptions<T> {
-  if (options === undefined) return noOptions as GetOptions<T>;
+function normalizeGetOptions<T>(options: AbortSignal | GetOptions<T>): GetOptions<T> {
   if (options instanceof AbortSignal) return { signal: options };
   if (typeof options !== "object" || options === null) {
     throw new TypeError(

@@ -17,16 +17,20 @@ export interface ChildResult {
 }
 
 /**
- * Runs `file` (relative to the repository) as `node --import tsx file`, with
+ * Runs `file` (relative to the repository) as `node --import tsx file ...args`, with
  * `ETCD_ENDPOINTS` removed from the environment unless `env` sets it. A child still
  * running after 60 s is killed with SIGTERM (`signal` then tells).
  */
-export function runNode(file: string, env: Record<string, string> = {}): Promise<ChildResult> {
+export function runNode(
+  file: string,
+  env: Record<string, string> = {},
+  args: readonly string[] = [],
+): Promise<ChildResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.ETCD_ENDPOINTS;
   Object.assign(childEnv, env);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", file], {
+    const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
       cwd: root,
       env: childEnv,
       stdio: ["ignore", "pipe", "pipe"],

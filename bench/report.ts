@@ -1,0 +1,88 @@
+/** Benchmark results: one row per measurement, printed and written to BENCHMARKS.md. */
+
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+
+/** One measured row: event-value against its baseline, measured in the same run. */
+export interface Row {
+  /** The row number of the issue's table. */
+  id: number;
+  measurement: string;
+  unit: string;
+  /** event-value's figure (median of the rounds). */
+  ours: number;
+  /** The baseline's figure (median of the rounds). */
+  baseline: number;
+  baselineName: string;
+  /** ours / baseline, or whatever the target compares. */
+  ratio: number;
+  /** The target, e.g. "ratio ≤ 1.0". */
+  target: string;
+  pass: boolean;
+  /** Extra figures (other percentiles, the plain-client variant). */
+  note?: string;
+}
+
+/** The median of `values`. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** A number for a table: 3 significant digits. */
+export function fmt(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  if (abs >= 1000) return Math.round(value).toLocaleString("en-US");
+  return Number(value.toPrecision(3)).toString();
+}
+
+/** The machine, for the report. */
+export function machine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
+}
+
+/** The rows as a Markdown table. */
+export function markdownTable(rows: readonly Row[]): string {
+  const lines = [
+    "| # | measurement | event-value | baseline | ratio | target | met |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.id} | ${row.measurement} (${row.unit}) | ${fmt(row.ours)} | ${fmt(row.baseline)} (${row.baselineName}) | ${fmt(row.ratio)} | ${row.target} | ${row.pass ? "yes" : "**no**"} |`,
+    );
+  }
+  const notes = rows.filter((row) => row.note).map((row) => `- Row ${row.id}: ${row.note}`);
+  return [...lines, "", ...notes].join("\n");
+}
+
+/** Prints the rows to the console. */
+export function printRows(rows: readonly Row[]): void {
+  console.log(markdownTable(rows));
+}
+
+/** Writes BENCHMARKS.md with the rows, the machine and the command. */
+export function writeReport(
+  path: string,
+  rows: readonly Row[],
+  command: string,
+  rounds: number,
+): void {
+  const text = `# Benchmarks
+
+Latest figures, from \`${command}\` on ${new Date().toISOString().slice(0, 10)}.
+Machine: ${machine()}. Each figure is the median of ${rounds} rounds; event-value and its
+baseline are measured in the same run, alternating, on the same etcd member. These
+machines are shared and noisy: compare the ratios, not the absolute figures.
+
+${markdownTable(rows)}
+
+How each row is measured: see the comments in \`bench/\` (one file per group of rows).
+`;
+  writeFileSync(path, text);
+}
