@@ -154,7 +154,9 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
 
   /** The whole range as one value: each get returns a consistent snapshot. */
   snapshots(): EventValue<RangeSnapshot<T>> {
-    return { watch: () => this.#snapshots.watch(() => this.#buildSnapshot()) };
+    return {
+      watch: () => this.#snapshots.watch((_, revision) => this.#buildSnapshot(revision)),
+    };
   }
 
   /** The health of this value's shared watch; see `EtcdValue.status()`. */
@@ -168,11 +170,19 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
   }
 
   #sortedSnapshot(): SortedSnapshot {
-    if (this.#sorted !== undefined) return this.#sorted;
+    const revision = this.#sync.revision;
+    const cached = this.#sorted;
+    if (cached !== undefined) {
+      if (cached.revision === revision) return cached;
+      // Every change invalidates the cache: the revision moved on without one (a re-read
+      // that found nothing new). Same keys, the state's current revision.
+      this.#sorted = { ...cached, revision };
+      return this.#sorted;
+    }
     const entries = [...this.#sync.entries].sort((a, b) => Buffer.compare(a[1].key, b[1].key));
     const kvs: StoredKv[] = entries.map((entry) => entry[1]);
     this.#sorted = {
-      revision: this.#sync.revision,
+      revision,
       keys: entries.map((entry) => entry[0]),
       kvs,
       revisions: kvs.map((kv) => this.#sync.revisionOf(kv)),
@@ -180,8 +190,19 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
     return this.#sorted;
   }
 
-  #buildSnapshot(): RangeSnapshot<T> {
-    if (this.#built !== undefined) return this.#built;
+  /**
+   * The current state as a snapshot at `revision`, the revision its watchers take it at
+   * (so `watcher.revision` is `snapshot.revision`). The state has not changed since
+   * `revision`: while snapshot watchers exist every change is published at once, and the
+   * first of them publishes the current revision.
+   */
+  #buildSnapshot(revision: number): RangeSnapshot<T> {
+    const built = this.#built;
+    if (built !== undefined) {
+      if (built.revision === revision) return built;
+      this.#built = Object.freeze({ revision, entries: built.entries });
+      return this.#built;
+    }
     const sorted = this.#sortedSnapshot();
     const entries = new Map<string, T>();
     sorted.keys.forEach((key, i) => {
@@ -190,7 +211,7 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
         this.#cache.decode(sorted.kvs[i] as StoredKv, key, sorted.revisions[i] as number),
       );
     });
-    this.#built = Object.freeze({ revision: sorted.revision, entries });
+    this.#built = Object.freeze({ revision, entries });
     return this.#built;
   }
 }
