@@ -13,14 +13,16 @@
  * @module
  */
 
-import type {
-  Etcd3,
-  IDuplexStream,
-  IRangeRequest,
-  IRangeResponse,
-  IWatchRequest,
-  IWatchResponse,
-  Namespace,
+import {
+  type Etcd3,
+  type ICallable,
+  type IDuplexStream,
+  type IRangeRequest,
+  type IRangeResponse,
+  type IWatchRequest,
+  type IWatchResponse,
+  type Namespace,
+  WatchClient,
 } from "etcd3";
 
 /**
@@ -29,21 +31,155 @@ import type {
  */
 export type WatchStreamPort = IDuplexStream<IWatchRequest, IWatchResponse>;
 
+/** A watch stream and the member it runs on. */
+export interface OpenedWatchStream {
+  readonly stream: WatchStreamPort;
+  /**
+   * The member, as written in the client's `hosts` without the scheme (e.g.
+   * `127.0.0.1:2379`); undefined when the client does not tell.
+   */
+  readonly member: string | undefined;
+}
+
 /** What etcd values need from a client. */
 export interface EtcdPort {
   /** The client's namespace prefix (empty for a plain `Etcd3`). */
   readonly prefix: Buffer;
   /** One `Range` request, keys given with the prefix applied. */
   range(request: IRangeRequest): Promise<IRangeResponse>;
-  /** Opens a new watch stream on a member chosen by the client. */
-  openWatchStream(): Promise<WatchStreamPort>;
+  /**
+   * Opens a new watch stream on a member chosen by the client among those not
+   * {@link suspect}ed; a suspected member only when every member is suspected, or when
+   * the client does not let us choose (then the choice is the client's: random).
+   */
+  openWatchStream(): Promise<OpenedWatchStream>;
+  /**
+   * Reports that `member` left a watch unanswered (frozen or partitioned): new streams
+   * of every value on the same client avoid it for {@link SUSPECT_MS}.
+   */
+  suspect(member: string): void;
 }
+
+/** How long, in ms, new watch streams avoid a member that left a watch unanswered. */
+export const SUSPECT_MS = 30_000;
+
+/**
+ * The parts of etcd3's `ConnectionPool` and `Host` (etcd3 1.x) used to choose a member.
+ * Not public API of etcd3: checked at run time, and without them the client chooses.
+ * gRPC's own `getPeer()` cannot replace them: on a call that has not been answered yet
+ * it says `unknown`, so it names a frozen member only when it is too late.
+ */
+interface PoolInternals extends ICallable<HostInternals> {
+  readonly hosts: readonly HostInternals[];
+  withConnection<R>(
+    service: "Watch",
+    fn: Parameters<ICallable<HostInternals>["withConnection"]>[1],
+    shuffleGenerator?: Generator<HostInternals, void, unknown>,
+  ): Promise<R>;
+}
+
+interface HostInternals {
+  /** `host:port` from the client's `hosts`, scheme removed. */
+  readonly host: string;
+}
+
+/** Members suspected per connection pool (shared by every value on one client). */
+const suspectsByPool = new WeakMap<object, Map<string, number>>();
 
 /** The port of an `etcd3` client or namespace. */
 export function portOf(client: Etcd3 | Namespace): EtcdPort {
+  const pool = poolOf(client);
+  const key: object = pool ?? client;
+  const suspects = suspectsByPool.get(key) ?? new Map<string, number>();
+  suspectsByPool.set(key, suspects);
+  const isSuspect = (member: string): boolean => {
+    const until = suspects.get(member);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    suspects.delete(member);
+    return false;
+  };
   return {
     prefix: client.prefix,
     range: (request) => client.kv.range(request),
-    openWatchStream: () => client.watchClient.watch(),
+    openWatchStream: async () => {
+      if (pool === undefined) {
+        return { stream: await client.watchClient.watch(), member: undefined };
+      }
+      return openPreferring(pool, isSuspect);
+    },
+    suspect: (member) => {
+      suspects.set(member, Date.now() + SUSPECT_MS);
+    },
   };
+}
+
+/**
+ * Opens a watch stream through etcd3's own `WatchClient` code (call options, auth
+ * metadata, circuit breakers, failure marking), but offering the members in our order:
+ * unsuspected ones first, shuffled, then suspected ones. etcd3 skips a member whose
+ * circuit breaker is open and moves on to the next offered.
+ */
+async function openPreferring(
+  pool: PoolInternals,
+  isSuspect: (member: string) => boolean,
+): Promise<OpenedWatchStream> {
+  let member: string | undefined;
+  const chooser: ICallable<HostInternals> = {
+    get callOptionsFactory() {
+      return pool.callOptionsFactory;
+    },
+    exec: (service, method, params, options) => pool.exec(service, method, params, options),
+    markFailed: (resource, error) => pool.markFailed(resource, error),
+    withConnection: (service, fn) =>
+      pool.withConnection(
+        service as "Watch",
+        (args) => {
+          member = args.resource.host;
+          return fn(args);
+        },
+        preferredOrder(pool.hosts, isSuspect),
+      ),
+  };
+  const stream = await new WatchClient(chooser).watch();
+  return { stream, member };
+}
+
+/** Endlessly yields the hosts: unsuspected ones first, each group shuffled. */
+function* preferredOrder(
+  hosts: readonly HostInternals[],
+  isSuspect: (member: string) => boolean,
+): Generator<HostInternals, void, unknown> {
+  for (;;) {
+    const fresh = shuffle(hosts.filter((host) => !isSuspect(host.host)));
+    const suspected = shuffle(hosts.filter((host) => isSuspect(host.host)));
+    yield* fresh;
+    yield* suspected;
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+/** etcd3's connection pool behind `client`, if it has the expected shape. */
+function poolOf(client: Etcd3 | Namespace): PoolInternals | undefined {
+  const pool: unknown = (client as unknown as { pool?: unknown }).pool;
+  if (typeof pool !== "object" || pool === null) return undefined;
+  const candidate = pool as Partial<PoolInternals>;
+  if (
+    typeof candidate.withConnection !== "function" ||
+    typeof candidate.markFailed !== "function" ||
+    typeof candidate.exec !== "function" ||
+    !Array.isArray(candidate.hosts) ||
+    candidate.hosts.length === 0 ||
+    !candidate.hosts.every((host: unknown) => typeof (host as HostInternals)?.host === "string")
+  ) {
+    return undefined;
+  }
+  return candidate as PoolInternals;
 }

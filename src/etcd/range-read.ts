@@ -20,6 +20,8 @@ export interface StoredKv {
 /** The whole range at `revision`, in key order. */
 export interface RangeRead {
   readonly revision: number;
+  /** The id of the cluster that answered (a wiped or restored cluster has a new one). */
+  readonly clusterId: string;
   readonly kvs: StoredKv[];
 }
 
@@ -46,6 +48,7 @@ export async function readRange(
   const kvs: StoredKv[] = [];
   let pageSize = Math.max(1, options.pageSize);
   let revision: number | undefined;
+  let clusterId = "";
   let from = range.start;
   for (;;) {
     let response: Awaited<ReturnType<EtcdPort["range"]>>;
@@ -67,10 +70,13 @@ export async function readRange(
       }
       throw error;
     }
-    revision ??= Number(response.header.revision);
+    if (revision === undefined) {
+      revision = Number(response.header.revision);
+      clusterId = response.header.cluster_id;
+    }
     for (const kv of response.kvs) kvs.push(toStoredKv(kv));
     const last = response.kvs.at(-1);
-    if (!response.more || last === undefined) return { revision, kvs };
+    if (!response.more || last === undefined) return { revision, clusterId, kvs };
     from = Buffer.concat([last.key, Buffer.from([0])]);
   }
 }

@@ -12,7 +12,7 @@ import { WatchFailedError } from "../event/errors.js";
 import { isPermanentFailure } from "./classify.js";
 import { publishWatchEvent } from "./diagnostics.js";
 import { type KeyRange, userKey } from "./key-range.js";
-import type { EtcdPort } from "./port.js";
+import type { EtcdPort, WatchStreamPort } from "./port.js";
 import { readRange, type StoredKv, toStoredKv } from "./range-read.js";
 import { DEFAULT_BACKOFF, type WatchTuning } from "./retry-policy.js";
 import type { WatchStatus } from "./watch-status.js";
@@ -48,6 +48,11 @@ export interface RangeSyncListener {
 export interface RangeSyncHooks {
   /** Awaited between a read at R and the watch from R+1: tests widen that window. */
   afterRead?: () => Promise<void>;
+  /**
+   * Called when a watch is created, with its gRPC call and the member it runs on (see
+   * `OpenedWatchStream.member`): tests listen to the call, or `cancel()` it to break it.
+   */
+  watchCreated?: (call: WatchStreamPort, member: string | undefined) => void;
 }
 
 /** Settings of a {@link RangeSync}. */
@@ -64,6 +69,18 @@ export interface RangeSyncOptions {
 
 class Stopped extends Error {}
 
+/**
+ * etcd's history is not the one already applied: the data was wiped or restored from a
+ * backup (a new cluster id, or a store revision below what was applied). Transient: the
+ * range is read again.
+ */
+export class HistoryLostError extends Error {
+  constructor(what: string) {
+    super(`etcd's history was replaced (${what}), data wiped or restored; reading again`);
+    this.name = "HistoryLostError";
+  }
+}
+
 /** A stream that ends sooner than this after its create is not a recovery. */
 const SHORT_LIVED_MS = 1000;
 
@@ -73,15 +90,18 @@ const SHORT_LIVED_MS = 1000;
  * Revisions: the library owns its resume revision (the revision after the last event it
  * applied), never etcd3's, and drops events below it, so delivery across reconnects is
  * exactly once. Revisions reported to the listener are etcd's, plus an offset that is 0
- * until etcd's revision is ever seen to go backwards (data wiped or restored from an old
- * backup); from then on they continue above the last reported one, so watchers' revisions
- * never go backwards.
+ * until etcd's history is ever seen replaced (data wiped or restored from a backup: a new
+ * cluster id, or a store revision below the one applied); the range is then read again,
+ * every present key reported as changed, and revisions continue above the last reported
+ * one, so watchers' revisions never go backwards.
  */
 export class RangeSync {
   readonly #options: RangeSyncOptions;
   #entries = new Map<string, StoredKv>();
   #resume = 0;
   #offset = 0;
+  /** The cluster the state was read from; "" before the first read. */
+  #clusterId = "";
   #generation = 0;
   #running = false;
   #needRead = true;
@@ -217,6 +237,14 @@ export class RangeSync {
         stream.close();
         throw new Stopped();
       }
+      const lost = this.#historyLost(stream.clusterId, stream.createdRevision);
+      if (lost !== undefined) {
+        // The watch would wait for revisions long gone, or deliver another history.
+        stream.close();
+        this.#needRead = true;
+        throw lost;
+      }
+      this.#options.hooks?.watchCreated?.(stream.call, stream.member);
       return stream;
     } catch (error) {
       if (error instanceof CompactedError) this.#needRead = true;
@@ -232,8 +260,11 @@ export class RangeSync {
     });
     if (!current()) throw new Stopped();
     const previous = this.#resume - 1;
-    const dataLost = this.#resume > 0 && read.revision < previous;
-    if (dataLost) this.#offset = previous + this.#offset - read.revision + 1;
+    const dataLost = this.#historyLost(read.clusterId, read.revision) !== undefined;
+    // Continue strictly above the last reported revision (see the class's doc).
+    if (dataLost)
+      this.#offset = Math.max(this.#offset, previous + this.#offset + 1 - read.revision);
+    this.#clusterId = read.clusterId;
     const offset = this.#offset;
     const readRevision = read.revision + offset;
     const next = new Map<string, StoredKv>();
@@ -261,9 +292,10 @@ export class RangeSync {
 
   #applyResponse(response: IWatchResponse, stream: WatchStream): void {
     const header = Number(response.header.revision);
-    if (header < this.#resume - 1) {
-      // etcd's revision went backwards: data wiped or restored (trap 12). Read again.
+    const lost = this.#historyLost(response.header.cluster_id, header);
+    if (lost !== undefined) {
       this.#needRead = true;
+      this.#transientError(lost);
       stream.close();
       return;
     }
@@ -295,6 +327,23 @@ export class RangeSync {
     if (changes.length === 0) return;
     this.#resume = last + 1;
     this.#options.listener.onChanges(changes, last + offset);
+  }
+
+  /**
+   * Whether an answer from `clusterId` at store revision `revision` belongs to another
+   * history than the state's: a new cluster id, or a revision below the one applied
+   * (trap 12). Undefined when it is the same history (or nothing was read yet).
+   */
+  #historyLost(clusterId: string, revision: number): HistoryLostError | undefined {
+    if (this.#resume === 0) return undefined;
+    if (this.#clusterId !== "" && clusterId !== "" && clusterId !== this.#clusterId) {
+      return new HistoryLostError(`cluster id ${this.#clusterId} became ${clusterId}`);
+    }
+    const applied = this.#resume - 1;
+    if (revision < applied) {
+      return new HistoryLostError(`revision went back from ${applied} to ${revision}`);
+    }
+    return undefined;
   }
 
   #transientError(error: unknown): void {

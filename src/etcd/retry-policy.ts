@@ -35,7 +35,8 @@ export interface WatchTuning {
 /**
  * Defaults: pages of 1000 keys; reads answer within 5 s; a silent stream is checked
  * every 2 s and must answer within 3 s, so a stream stuck on a frozen member is moved
- * within about 5 s.
+ * within about 5 s, to another member (the silent one is avoided for 30 s: see
+ * `EtcdPort.suspect`).
  */
 export const DEFAULT_TUNING: Readonly<WatchTuning> = Object.freeze({
   pageSize: 1000,

@@ -8,7 +8,7 @@
 import { castGrpcError, EtcdWatchStreamEnded, type IWatchResponse } from "etcd3";
 import { cancelReasonError } from "./classify.js";
 import type { KeyRange } from "./key-range.js";
-import type { EtcdPort, WatchStreamPort } from "./port.js";
+import type { EtcdPort, OpenedWatchStream, WatchStreamPort } from "./port.js";
 import { RequestTimeoutError, withSoftTimeout } from "./soft-timeout.js";
 
 /** Why a watch stream ended. */
@@ -55,17 +55,27 @@ export interface WatchStreamOptions {
 export class WatchStream {
   /** Resolves once, with why the stream ended. */
   readonly ended: Promise<StreamEnd>;
+  /** The member the stream runs on (see `OpenedWatchStream.member`). */
+  readonly member: string | undefined;
+  /** The gRPC call itself, for test seams: listen to it, or `cancel()` it to break it. */
+  readonly call: WatchStreamPort;
+  readonly #port: EtcdPort;
   readonly #stream: WatchStreamPort;
   readonly #options: WatchStreamOptions;
   #finish!: (end: StreamEnd) => void;
   #done = false;
   #fragments: IWatchResponse[] = [];
+  #createdRevision = 0;
+  #clusterId = "";
   #lastActivity = Date.now();
   #progressDeadline: number | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  private constructor(stream: WatchStreamPort, options: WatchStreamOptions) {
-    this.#stream = stream;
+  private constructor(port: EtcdPort, opened: OpenedWatchStream, options: WatchStreamOptions) {
+    this.#port = port;
+    this.#stream = opened.stream;
+    this.call = opened.stream;
+    this.member = opened.member;
     this.#options = options;
     this.ended = new Promise((resolve) => {
       this.#finish = resolve;
@@ -76,23 +86,47 @@ export class WatchStream {
    * Opens a stream, creates the watch and resolves once etcd confirmed it. Rejects with
    * {@link CompactedError} when the start revision is compacted, with the cancel reason
    * when etcd refuses the watch, with a `RequestTimeoutError` when the member does not
-   * answer in time, or with what the transport failed with.
+   * answer in time (the member is then suspected: see `EtcdPort.suspect`), or with what
+   * the transport failed with.
    */
   static async open(port: EtcdPort, options: WatchStreamOptions): Promise<WatchStream> {
-    const raw = await withSoftTimeout(
-      port.openWatchStream(),
-      options.answerTimeoutMs,
-      "opening an etcd watch stream",
-    );
-    const stream = new WatchStream(raw, options);
+    const opening = port.openWatchStream();
+    let opened: OpenedWatchStream;
+    try {
+      opened = await withSoftTimeout(
+        opening,
+        options.answerTimeoutMs,
+        "opening an etcd watch stream",
+      );
+    } catch (error) {
+      // A stream that opens after all would hold the process open: end it.
+      opening.then(({ stream }) => endCall(stream)).catch(() => {});
+      throw error;
+    }
+    const stream = new WatchStream(port, opened, options);
     try {
       await stream.#create();
     } catch (error) {
       stream.close();
+      if (error instanceof RequestTimeoutError) stream.#suspectMember();
       throw error;
     }
     stream.#armTimer();
     return stream;
+  }
+
+  /**
+   * The store revision when etcd created the watch (its answer's header). Below the start
+   * revision minus one, etcd lost data the watch had seen (wiped, or restored from an old
+   * backup): the watch would stay silent until the store catches up (trap 12).
+   */
+  get createdRevision(): number {
+    return this.#createdRevision;
+  }
+
+  /** The id of the cluster that created the watch (from its answer's header). */
+  get clusterId(): string {
+    return this.#clusterId;
   }
 
   /** Ends the stream from our side; `ended` resolves with `end` (default `closed`). */
@@ -100,12 +134,12 @@ export class WatchStream {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#timer);
-    // Half-close first: etcd3 counts an error on a still-writable watch stream as a
-    // failure of the member (its circuit breaker opens after three), and our own cancel
-    // ends the call with a CANCELLED error.
-    this.#stream.end();
-    this.#stream.cancel();
+    endCall(this.#stream);
     this.#finish(end);
+  }
+
+  #suspectMember(): void {
+    if (this.member !== undefined) this.#port.suspect(this.member);
   }
 
   #create(): Promise<void> {
@@ -129,6 +163,8 @@ export class WatchStream {
             return;
           }
           created = true;
+          this.#createdRevision = Number(response.header.revision);
+          this.#clusterId = response.header.cluster_id;
           resolve();
         }
       });
@@ -182,6 +218,7 @@ export class WatchStream {
       const now = Date.now();
       if (this.#progressDeadline !== undefined && now >= this.#progressDeadline) {
         const error = new RequestTimeoutError("an etcd watch progress request", answerTimeoutMs);
+        this.#suspectMember();
         this.close({ reason: "stalled", error });
         return;
       }
@@ -198,6 +235,16 @@ export class WatchStream {
     };
     tick();
   }
+}
+
+/**
+ * Ends a gRPC watch call. Half-close first: etcd3 counts an error on a still-writable
+ * watch stream as a failure of the member (its circuit breaker opens after three), and
+ * our own cancel ends the call with a CANCELLED error.
+ */
+function endCall(stream: WatchStreamPort): void {
+  stream.end();
+  stream.cancel();
 }
 
 function cancellation(response: IWatchResponse): Error {
