@@ -1,40 +1,22 @@
 /** Helpers for the fault tests against real etcd: clients, status logs, bounded waits. */
 
 import { setTimeout as delay } from "node:timers/promises";
-import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen } from "cockatiel";
-import { Etcd3, type IOptions, isRecoverableError } from "etcd3";
-import type { EventValue, Watcher, WatchStatus } from "../../src/index.js";
+import type { Etcd3, IOptions } from "etcd3";
+import {
+  createEtcdClient,
+  type EventValue,
+  MemoryValue,
+  type Watcher,
+  type WatchStatus,
+} from "../../src/index.js";
 import type { EtcdMember } from "../harness/etcd-member.js";
 
-/**
- * A client with the options the library recommends (ETCD-NOTES.md, traps 9, 10, 14):
- * keepalive, no message size limit, a circuit breaker that half-opens after 500 ms and a
- * watch backoff of 50 ms → 1 s. Close it yourself.
- */
+/** A client with the options the library recommends (`createEtcdClient`). Close it yourself. */
 export function recommendedClient(
   hosts: readonly string[],
   options: Partial<IOptions> = {},
 ): Etcd3 {
-  return new Etcd3({
-    ...options,
-    hosts: [...hosts],
-    grpcOptions: {
-      "grpc.keepalive_time_ms": 5000,
-      "grpc.keepalive_timeout_ms": 2000,
-      "grpc.keepalive_permit_without_calls": 1,
-      "grpc.max_receive_message_length": -1,
-    },
-    faultHandling: {
-      host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), {
-          halfOpenAfter: 500,
-          breaker: new ConsecutiveBreaker(3),
-        }),
-      // etcd3 calls `.next()` on it like on cockatiel's backoff factories; its option type
-      // names the instance type instead.
-      watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) as never,
-    },
-  });
+  return createEtcdClient({ ...options, hosts: [...hosts] });
 }
 
 /** A signal that aborts after `ms` with an error naming `what`. */
@@ -56,12 +38,17 @@ export class StatusLog {
   readonly states: WatchStatus[] = [];
   readonly #watcher: Watcher<WatchStatus>;
   readonly #loop: Promise<void>;
+  /** How many statuses are recorded: wakes `next()`. */
+  readonly #count = new MemoryValue(0);
 
   constructor(value: { status(): EventValue<WatchStatus> }) {
     const watcher = value.status().watch();
     this.#watcher = watcher;
     this.#loop = (async () => {
-      for await (const status of watcher) this.states.push(status);
+      for await (const status of watcher) {
+        this.states.push(status);
+        this.#count.set(this.states.length);
+      }
     })();
   }
 
@@ -78,11 +65,15 @@ export class StatusLog {
     what: string,
   ): Promise<{ status: WatchStatus; index: number }> {
     const signal = deadline(ms, what);
-    for (;;) {
-      const index = this.states.findIndex((status, i) => i >= from && test(status));
-      if (index >= 0) return { status: this.states[index] as WatchStatus, index };
-      if (signal.aborted) throw signal.reason;
-      await delay(5);
+    const recorded = this.#count.watch();
+    try {
+      for (;;) {
+        const index = this.states.findIndex((status, i) => i >= from && test(status));
+        if (index >= 0) return { status: this.states[index] as WatchStatus, index };
+        await recorded.get({ signal }); // the next status recorded
+      }
+    } finally {
+      recorded.close();
     }
   }
 

@@ -1,0 +1,60 @@
+/**
+ * An auth token that expires while a watch is idle (ETCD-NOTES.md, trap 11): etcd3
+ * refreshes tokens on unary calls only, so a watch stream that reconnects with the
+ * expired token is refused. The library refreshes the token with a unary call and
+ * reconnects; the consumer sees no error.
+ */
+
+import { setTimeout as delay } from "node:timers/promises";
+import test from "ava";
+import { Range } from "etcd3";
+import type { WatchStreamPort } from "../../src/etcd/port.js";
+import { INTERNAL } from "../../src/etcd/value-options.js";
+import { decoders, EtcdValue } from "../../src/index.js";
+import { withCluster } from "../harness/ava.js";
+import { deadline, StatusLog } from "../helpers/faults.js";
+
+const TOKEN_TTL_S = 2;
+const cluster = withCluster(test, { members: 1, args: [`--auth-token-ttl=${TOKEN_TTL_S}`] });
+
+test("an auth token that expired while the watch was idle is refreshed on reconnect", async (t) => {
+  const open = cluster().client();
+  await open.role("root").create();
+  await open.user("root").create("root-password");
+  await open.user("root").addRole("root");
+  await open.role("reader").create();
+  await open.role("reader").grant([{ permission: "Read", range: Range.prefix("/app/") }]);
+  await open.user("reader").create("reader-password");
+  await open.user("reader").addRole("reader");
+  await open.auth.authEnable();
+  open.close();
+  const admin = cluster().client({ auth: { username: "root", password: "root-password" } });
+  const reader = cluster().client({ auth: { username: "reader", password: "reader-password" } });
+
+  const calls: WatchStreamPort[] = [];
+  const value = new EtcdValue(reader, "/app/token", {
+    decoder: decoders.text,
+    [INTERNAL]: { hooks: { watchCreated: (call) => calls.push(call) } },
+  });
+  const log = new StatusLog(value);
+  t.teardown(() => log.close());
+  const w = value.watch();
+  t.teardown(() => w.close());
+  t.is(await w.get(), undefined);
+  const { index } = await log.next((s) => s.state === "live", 0, 10_000, "the first watch");
+
+  // The fault is time itself: the reader's token expires after TTL seconds unused.
+  await delay((TOKEN_TTL_S + 1) * 1000);
+  calls.at(-1)?.cancel(); // break the stream: it reconnects with the expired token
+  await log.next((s) => s.state === "stale", index, 10_000, "the broken stream");
+  await admin.put("/app/token").value("after expiry");
+  t.is(
+    await w.get({ signal: deadline(10_000, "the update after the token expired") }),
+    "after expiry",
+  );
+  t.false(
+    log.states.some((s) => s.state === "failed"),
+    `never failed: ${log.trail}`,
+  );
+  t.log(log.states.map((s) => `${s.state} ${String(s.error ?? "")}`).join("\n"));
+});
