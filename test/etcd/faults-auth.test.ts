@@ -10,7 +10,7 @@ import { type Etcd3, EtcdPermissionDeniedError, Range } from "etcd3";
 import { INTERNAL } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue, WatchFailedError } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
-import { deadline, putRetrying, StatusLog } from "../helpers/faults.js";
+import { deadline } from "../helpers/faults.js";
 
 const cluster = withCluster(test, { members: 1, memberControl: true });
 
