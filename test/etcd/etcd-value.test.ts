@@ -6,7 +6,6 @@
 
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import test from "ava";
-import type { Etcd3 } from "etcd3";
 import { INTERNAL } from "../../src/etcd/value-options.js";
 import {
   DecodeError,
@@ -16,17 +15,12 @@ import {
   type EtcdWatchMessage,
 } from "../../src/index.js";
 import { watcherContract } from "../contract/watcher-contract.js";
-import { withCluster } from "../harness/ava.js";
+import { lazyClient, withCluster } from "../harness/ava.js";
 import { isPending } from "../helpers/pending.js";
 import { WatchCounter } from "../helpers/watch-counter.js";
 
 const cluster = withCluster(test, { members: 1 });
-let shared: Etcd3 | undefined;
-/** One client for the file's tests, made at first use (the cluster starts in a hook). */
-const etcd = (): Etcd3 => {
-  shared ??= cluster().client();
-  return shared;
-};
+const etcd = lazyClient(cluster);
 
 watcherContract<string | undefined>(test, "EtcdValue", async (id) => {
   const key = `/contract/${id}`;

@@ -23,17 +23,12 @@ import {
   type Watcher,
 } from "../../src/index.js";
 import { watcherContract } from "../contract/watcher-contract.js";
-import { withCluster } from "../harness/ava.js";
+import { lazyClient, withCluster } from "../harness/ava.js";
 import { isPending } from "../helpers/pending.js";
 import { WatchCounter } from "../helpers/watch-counter.js";
 
 const cluster = withCluster(test, { members: 1 });
-let shared: Etcd3 | undefined;
-/** One client for the file's tests, made at first use (the cluster starts in a hook). */
-const etcd = (): Etcd3 => {
-  shared ??= cluster().client();
-  return shared;
-};
+const etcd = lazyClient(cluster);
 
 /** A watcher of `value`, closed when the test ends, also when an assertion fails. */
 function watcher<T>(t: ExecutionContext, value: EventValue<T>): Watcher<T> {

@@ -1,4 +1,5 @@
 import type { TestFn } from "ava";
+import type { Etcd3 } from "etcd3";
 import { type EtcdCluster, type StartClusterOptions, startCluster } from "./etcd-cluster.js";
 
 /**
@@ -36,5 +37,17 @@ export function withCluster<Context>(
       );
     }
     return cluster;
+  };
+}
+
+/**
+ * One client of `cluster` for every test of a file, made at first use (the cluster
+ * starts in a hook, after the module is loaded) and closed by the cluster's `stop()`.
+ */
+export function lazyClient(cluster: () => EtcdCluster): () => Etcd3 {
+  let client: Etcd3 | undefined;
+  return () => {
+    client ??= cluster().client();
+    return client;
   };
 }
