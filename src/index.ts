@@ -5,9 +5,11 @@
  */
 
 export { ETCD_WATCH_CHANNEL, type EtcdWatchMessage } from "./etcd/diagnostics.js";
+export type { EtcdLivenessOptions } from "./etcd/liveness-options.js";
 export type { EtcdValueOptions } from "./etcd/value-options.js";
 export type { WatchStatus } from "./etcd/watch-status.js";
 export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";
+export { EtcdLiveness } from "./etcd-liveness.js";
 export {
   EtcdRangeValue,
   type KeyRangeSpec,

@@ -9,6 +9,7 @@ import {
   type Decoded,
   type Decoder,
   decoders,
+  EtcdLiveness,
   EtcdRangeValue,
   EtcdValue,
   type EventValue,
@@ -68,3 +69,12 @@ expectType<Watcher<KeyUpdate<Uint8Array>>, ReturnType<EtcdRangeValue["watch"]>>(
 new EtcdRangeValue(client, { start: "/a", end: "/b" });
 // @ts-expect-error a range is a prefix or a start and an end
 new EtcdRangeValue(client, { start: "/a" });
+
+const liveness = new EtcdLiveness(client, { interval: 1000, timeout: 500 });
+expectType<Watcher<boolean>, ReturnType<typeof liveness.watch>>(true);
+const livenessAsEvent: EventValue<boolean> = liveness;
+void livenessAsEvent;
+// @ts-expect-error interval is a number of milliseconds
+new EtcdLiveness(client, { interval: "5000" });
+// @ts-expect-error no such option
+new EtcdLiveness(client, { deadline: 1000 });

@@ -1,5 +1,6 @@
 /**
- * Which etcd failures retrying can mend.
+ * Classifying etcd failures: which ones retrying can mend, and which ones are an answer
+ * from etcd (so etcd is alive) rather than a missing answer.
  *
  * @module
  */
@@ -8,11 +9,24 @@ import {
   ClientClosedError,
   EtcdAuthenticationFailedError,
   EtcdInvalidAuthTokenError,
+  EtcdLeaseInvalidError,
+  EtcdLockFailedError,
   EtcdPermissionDeniedError,
+  EtcdRoleExistsError,
+  EtcdRoleNotFoundError,
   EtcdRoleNotGrantedError,
+  EtcdUserExistsError,
   EtcdUserNotFoundError,
+  GRPCAlreadyExistsError,
+  GRPCFailedPreconditionError,
   GRPCInvalidArgumentError,
+  GRPCNotFoundError,
+  GRPCNotImplementedError,
+  GRPCOutOfRangeError,
+  GRPCResourceExhastedError,
   GRPCUnauthenticatedError,
+  NotCampaigningError,
+  STMConflictError,
 } from "etcd3";
 
 /**
@@ -42,4 +56,46 @@ export function cancelReasonError(reason: string): Error {
     return new EtcdAuthenticationFailedError(message);
   }
   return new Error(`Watch cancelled by etcd: ${message}`);
+}
+
+/**
+ * Errors that etcd sends when it received and refused a request: the request was wrong
+ * or not allowed, but etcd answered.
+ */
+const ANSWERS: readonly (abstract new (...args: never[]) => Error)[] = [
+  EtcdPermissionDeniedError,
+  EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
+  EtcdRoleNotGrantedError,
+  EtcdRoleNotFoundError,
+  EtcdRoleExistsError,
+  EtcdUserNotFoundError,
+  EtcdUserExistsError,
+  EtcdLeaseInvalidError,
+  EtcdLockFailedError,
+  NotCampaigningError,
+  STMConflictError,
+  GRPCUnauthenticatedError,
+  GRPCInvalidArgumentError,
+  GRPCNotFoundError,
+  GRPCAlreadyExistsError,
+  GRPCFailedPreconditionError,
+  GRPCOutOfRangeError,
+  GRPCResourceExhastedError,
+  GRPCNotImplementedError,
+];
+
+/**
+ * True when `error` is an answer from etcd: a refused or invalid request (permission
+ * denied, bad credentials or token, an invalid argument, a compacted revision, a message
+ * too large, a failed precondition): etcd is alive, the request was wrong.
+ *
+ * False when etcd did not answer usefully: unavailable, deadline exceeded, a soft timeout
+ * (`RequestTimeoutError`), data loss, an open circuit breaker (cockatiel's
+ * `BrokenCircuitError`), a stream that ended, a cancelled call, an internal, unknown or
+ * aborted gRPC error, a generic `EtcdError` (no leader, leader changed, request timed
+ * out), a closed client, and anything that is not one of etcd3's answers.
+ */
+export function etcdAnswered(error: unknown): boolean {
+  return ANSWERS.some((answer) => error instanceof answer);
 }
