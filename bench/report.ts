@@ -66,19 +66,31 @@ export function printRows(rows: readonly Row[]): void {
   console.log(markdownTable(rows));
 }
 
+/** What BENCHMARKS.md says about how the figures were made. */
+export interface ReportContext {
+  /** The command that made them, e.g. `npm run bench`. */
+  command: string;
+  /** Rounds of rows 1–3, and the default of rows 4–10 (rows that differ say so). */
+  rounds: number;
+  /** The etcd server version rows 4–10 ran against. */
+  etcdVersion: string;
+}
+
 /** Writes BENCHMARKS.md with the rows, the machine and the command. */
-export function writeReport(
-  path: string,
-  rows: readonly Row[],
-  command: string,
-  rounds: number,
-): void {
+export function writeReport(path: string, rows: readonly Row[], context: ReportContext): void {
   const text = `# Benchmarks
 
-Latest figures, from \`${command}\` on ${new Date().toISOString().slice(0, 10)}.
-Machine: ${machine()}. Each figure is the median of ${rounds} rounds; event-value and its
-baseline are measured in the same run, alternating, on the same etcd member. These
-machines are shared and noisy: compare the ratios, not the absolute figures.
+Latest figures, from \`${context.command}\` on ${new Date().toISOString().slice(0, 10)}
+(\`npm run bench -- --smoke\` runs tiny sizes in seconds and writes nothing; \`--rows=4,9\`
+runs some rows only). Machine: ${machine()}.
+Rows 4–10 run against one etcd ${context.etcdVersion} member that the benchmark starts through the
+test harness, on loopback, with its data dir on tmpfs (\`/dev/shm\`) and \`--unsafe-no-fsync\`:
+writes are faster than on a disk-backed member, so write-bound figures are higher than in
+production, for both sides alike.
+Each figure is the median of ${context.rounds} rounds unless its note says otherwise; event-value
+and its baseline are measured in the same run, in alternating rounds (or both attached at
+once where the note says so), on the same etcd member. These machines are shared and noisy:
+compare the ratios, not the absolute figures.
 
 ${markdownTable(rows)}
 

@@ -1,26 +1,45 @@
 /**
  * `npm run bench`: event-value against its baselines in the same run; prints a table and
  * writes BENCHMARKS.md. `npm run bench -- --smoke` runs tiny sizes in seconds and writes
- * nothing (the test suite runs it so the benchmark does not rot).
+ * nothing (the test suite runs it so the benchmark does not rot). `--rows=4,5` runs only
+ * those rows and writes nothing (for working on one row).
+ *
+ * Rows 4–10 start their own etcd member through the test harness (an etcd binary on
+ * PATH, see BUILD.md).
  */
 
 import { resolve } from "node:path";
+import { etcdRows, FULL_ETCD_SIZES, SMOKE_ETCD_SIZES } from "./etcd.js";
 import { FULL_SIZES, memoryRows, SMOKE_SIZES } from "./memory.js";
 import { printRows, type Row, writeReport } from "./report.js";
 
 const smoke = process.argv.includes("--smoke");
+const rowsArg = process.argv.find((arg) => arg.startsWith("--rows="));
+const only =
+  rowsArg === undefined
+    ? undefined
+    : new Set(rowsArg.slice("--rows=".length).split(",").map(Number));
 
 async function main(): Promise<Row[]> {
   const sizes = smoke ? SMOKE_SIZES : FULL_SIZES;
-  const rows = [...(await memoryRows(sizes))];
+  const etcdSizes = smoke ? SMOKE_ETCD_SIZES : FULL_ETCD_SIZES;
+  const rows: Row[] = [];
+  let etcdVersion = "(not run)";
+  if (only === undefined || [1, 2, 3].some((id) => only.has(id))) {
+    rows.push(...(await memoryRows(sizes)).filter((row) => only?.has(row.id) ?? true));
+  }
+  if (only === undefined || [4, 5, 6, 7, 8, 9, 10].some((id) => only.has(id))) {
+    const etcd = await etcdRows(etcdSizes, only);
+    rows.push(...etcd.rows);
+    etcdVersion = etcd.etcdVersion;
+  }
   printRows(rows);
-  if (!smoke) {
-    writeReport(
-      resolve(import.meta.dirname, "../BENCHMARKS.md"),
-      rows,
-      "npm run bench",
-      sizes.rounds,
-    );
+  if (!smoke && only === undefined) {
+    writeReport(resolve(import.meta.dirname, "../BENCHMARKS.md"), rows, {
+      command: "npm run bench",
+      rounds: sizes.rounds,
+      etcdVersion,
+    });
     console.log("\nwritten to BENCHMARKS.md");
   }
   return rows;

@@ -39,9 +39,22 @@ import { LatestSlot } from "./event/latest-slot.js";
  *   token) are retried with `options.backoff` and never thrown: `get()` waits, and after
  *   recovery returns the newest value. Compaction or data loss: the key is read again
  *   and a difference reported as an update. `status()` shows what is happening.
- * - Permanent faults (permission denied, bad credentials, closed client): every watcher
- *   rejects with `WatchFailedError` (`cause`: the etcd error). A later `get()` on a new
- *   watcher, after every failed one has closed, tries again.
+ * - Permanent faults (permission denied, bad credentials, a TLS certificate refused by
+ *   either side, closed client): every watcher rejects with `WatchFailedError` (`cause`:
+ *   the etcd error; for TLS, etcd3's `GRPCUnavailableError` whose message names the
+ *   certificate problem). A later `get()` on a new watcher, after every failed one has
+ *   closed, tries again.
+ * - `client.close()` while watching: etcd3 leaves open streams running; the watch notices
+ *   the closed client within 3 s and fails with `WatchFailedError` (`cause`:
+ *   `ClientClosedError`), releasing everything, so the process can exit even if the
+ *   failed watchers are never closed.
+ * - A watcher dropped without `close()` keeps the etcd watch while it has a pending
+ *   `get()`; once it has none and is garbage-collected, it is released as by `close()`
+ *   (when is up to the garbage collector: close watchers).
+ * - Keys are strings, sent as UTF-8: any string (`\0`, tens of KiB) except one with a
+ *   lone surrogate, which has no UTF-8 encoding (`TypeError`). Values are bytes up to
+ *   etcd's request limit (`--max-request-bytes`, 1.5 MiB by default; larger puts are
+ *   refused by etcd, so never seen by watchers).
  * - Decoded values are shared by all watchers: do not mutate them.
  */
 export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
@@ -53,9 +66,10 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
   /**
    * @param client an `Etcd3` client or a `Namespace` of one; keys are relative to it.
    *   `createEtcdClient()` builds one with the options the library recommends.
-   * @param key the key, relative to the client's namespace.
-   * @throws TypeError for a client that is not an etcd3 client, a non-string key, an
-   *   empty key outside a namespace, or malformed options.
+   * @param key the key, relative to the client's namespace; `""` on a `Namespace` is the
+   *   namespace prefix itself.
+   * @throws TypeError for a client that is not an etcd3 client, a non-string key, a key
+   *   with a lone surrogate, an empty key outside a namespace, or malformed options.
    */
   constructor(
     client: Etcd3 | Namespace,

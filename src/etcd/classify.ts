@@ -31,9 +31,11 @@ import {
 
 /**
  * True for a failure that no retry can mend: permission denied, bad credentials, an
- * unknown user or role, an invalid request, a closed client. Everything else (member
+ * unknown user or role, an invalid request, a closed client, a TLS handshake that failed
+ * over a certificate ({@link isTlsCertificateFailure}). Everything else (member
  * unavailable, deadline exceeded, stream ended, leader lost, compaction, an open circuit
- * breaker, an expired auth token) is transient and retried.
+ * breaker, an expired auth token, a connection refused or reset, even during a TLS
+ * handshake) is transient and retried.
  */
 export function isPermanentFailure(error: unknown): boolean {
   return (
@@ -43,8 +45,49 @@ export function isPermanentFailure(error: unknown): boolean {
     error instanceof EtcdUserNotFoundError ||
     error instanceof GRPCUnauthenticatedError ||
     error instanceof GRPCInvalidArgumentError ||
-    error instanceof ClientClosedError
+    error instanceof ClientClosedError ||
+    isTlsCertificateFailure(error)
   );
+}
+
+/**
+ * What grpc-js reports, inside an `UNAVAILABLE` error's message ("No connection
+ * established. Last error: …"), when a TLS handshake fails over a certificate. Measured
+ * against etcd 3.4.23 (`--client-cert-auth`) with Node 20's OpenSSL 3:
+ * - the member rejected our client certificate, or we sent none: etcd answers with a TLS
+ *   alert, which OpenSSL names `sslv3 alert bad certificate` (alert 42); other servers
+ *   and TLS 1.3 send `certificate required`, `unknown ca`, `certificate expired` …;
+ * - we rejected the member's certificate: Node's verification error, `unable to verify
+ *   the first certificate` (a CA we do not trust), `self-signed certificate …`,
+ *   `certificate has expired`, or `Hostname/IP does not match certificate's altnames`.
+ * Not matched, on purpose: `Client network socket disconnected before secure TLS
+ * connection was established` and `ECONNRESET` (a member restarting, or a plain-HTTP
+ * member; retried), `ECONNREFUSED`.
+ */
+const TLS_CERTIFICATE_FAILURE = new RegExp(
+  [
+    // A TLS alert from the server, as OpenSSL names it ("SSL alert number 42" etc.).
+    String.raw`\b(?:sslv3|tlsv1|tlsv13) alert (?:bad certificate|certificate required|unknown ca|certificate expired|certificate revoked|certificate unknown|unsupported certificate|access denied)\b`,
+    // Node's verification of the server's certificate (`tls.TLSSocket` errors).
+    String.raw`\bunable to verify the first certificate\b`,
+    String.raw`\bunable to get (?:local )?issuer certificate\b`,
+    String.raw`\bself[- ]signed certificate\b`,
+    String.raw`\bcertificate has expired\b`,
+    String.raw`\bcertificate is not yet valid\b`,
+    String.raw`\bcertificate signature failure\b`,
+    String.raw`\bunsupported certificate purpose\b`,
+    String.raw`\bHostname/IP does not match certificate's altnames\b`,
+  ].join("|"),
+);
+
+/**
+ * True when `error` is a TLS handshake that failed over a certificate: the member refused
+ * ours (or we sent none), or we refused the member's. The same certificates fail the
+ * same way on every retry, so this is permanent: the watch fails with a
+ * `WatchFailedError` whose `cause` (etcd3's `GRPCUnavailableError`) names the problem.
+ */
+export function isTlsCertificateFailure(error: unknown): boolean {
+  return error instanceof Error && TLS_CERTIFICATE_FAILURE.test(error.message);
 }
 
 /** The error a watch cancelled by the server stands for, from its `cancel_reason`. */

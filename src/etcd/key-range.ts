@@ -1,8 +1,11 @@
 /**
- * Key ranges as etcd sees them: bytes with the client's namespace prefix applied.
+ * Key ranges as etcd sees them: bytes with the client's namespace prefix applied; and
+ * key ids, the library's lossless names for etcd keys.
  *
  * @module
  */
+
+import { isUtf8 } from "node:buffer";
 
 /** A range of etcd keys, namespace prefix included: one key when `end` is undefined. */
 export interface KeyRange {
@@ -52,7 +55,33 @@ export function spanRange(namespace: Buffer, start: string, end: string): KeyRan
   return { start: from.length === 0 ? ALL_FOLLOWING : from, end: to };
 }
 
-/** The key as the user sees it: the namespace prefix stripped, decoded as UTF-8. */
-export function userKey(namespace: Buffer, key: Buffer): string {
-  return key.subarray(namespace.length).toString("utf8");
+/**
+ * Marks a key id made from bytes that are not valid UTF-8. A lone high surrogate: no
+ * UTF-8 decoding contains one, so such ids never equal the id of a valid key.
+ */
+const RAW = "\uD800";
+
+/**
+ * The library's internal name of an etcd key (namespace prefix stripped), lossless: two
+ * different keys always have different ids. For a key that is valid UTF-8 (every key
+ * written from a JavaScript string) the id is the key decoded, which is also the key the
+ * user sees. For any other key it is a marker (a lone surrogate, which no UTF-8 decoding
+ * contains) followed by the bytes as latin1. Maps of keys use ids, never
+ * {@link userKeyOf} (lossy), so two such keys never collide.
+ */
+export function keyId(namespace: Buffer, key: Buffer): string {
+  const bytes = key.subarray(namespace.length);
+  const text = bytes.toString("utf8");
+  // U+FFFD in the decoding means invalid bytes, or a key that really holds U+FFFD.
+  if (!text.includes("\uFFFD") || isUtf8(bytes)) return text;
+  return RAW + bytes.toString("latin1");
+}
+
+/**
+ * The key as the user sees it, from its {@link keyId}: the key decoded as UTF-8, where
+ * bytes that are not valid UTF-8 become U+FFFD (so lossy for those keys only).
+ */
+export function userKeyOf(id: string): string {
+  if (!id.startsWith(RAW)) return id;
+  return Buffer.from(id.slice(RAW.length), "latin1").toString("utf8");
 }

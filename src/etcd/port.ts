@@ -58,6 +58,12 @@ export interface EtcdPort {
    * of every value on the same client avoid it for {@link SUSPECT_MS}.
    */
   suspect(member: string): void;
+  /**
+   * True once the client was closed (`client.close()`). etcd3 does not end open streams
+   * then: a watch would keep running, and the process alive. Optional: a port that cannot
+   * tell leaves it out.
+   */
+  isClosed?(): boolean;
 }
 
 /** How long, in ms, new watch streams avoid a member that left a watch unanswered. */
@@ -81,6 +87,8 @@ interface PoolInternals extends ICallable<HostInternals> {
 interface HostInternals {
   /** `host:port` from the client's `hosts`, scheme removed. */
   readonly host: string;
+  /** Set by `client.close()`. */
+  readonly closed?: unknown;
 }
 
 /** Members suspected per connection pool (shared by every value on one client). */
@@ -111,6 +119,7 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
     suspect: (member) => {
       suspects.set(member, Date.now() + SUSPECT_MS);
     },
+    isClosed: () => pool?.hosts.every((host) => host.closed === true) ?? false,
   };
 }
 

@@ -31,14 +31,19 @@ export interface RangeReadOptions {
   pageSize: number;
   /** Soft timeout of each page request, in ms. */
   timeoutMs: number;
+  /**
+   * Read the range as it was at this revision instead of the current one (e.g. a
+   * compaction's revision, the oldest state etcd still holds). Undefined: the current.
+   */
+  revision?: number | undefined;
 }
 
 /**
  * Reads every key of `range` at one revision: the first page at the current revision R
- * (a linearizable read), the rest with `revision: R`, so the result is one consistent
- * state however many pages it takes. A page too large for a gRPC message is retried at
- * half the size. Fails with what etcd fails with (a page at a revision compacted in the
- * meantime: `GRPCOutOfRangeError`); the caller retries.
+ * (a linearizable read), or at `options.revision` when given, the rest at the same
+ * revision, so the result is one consistent state however many pages it takes. A page
+ * too large for a gRPC message is retried at half the size. Fails with what etcd fails
+ * with (a revision compacted in the meantime: `GRPCOutOfRangeError`); the caller retries.
  */
 export async function readRange(
   port: EtcdPort,
@@ -47,8 +52,8 @@ export async function readRange(
 ): Promise<RangeRead> {
   const kvs: StoredKv[] = [];
   let pageSize = Math.max(1, options.pageSize);
-  let revision: number | undefined;
-  let clusterId = "";
+  let revision: number | undefined = options.revision;
+  let clusterId: string | undefined;
   let from = range.start;
   for (;;) {
     let response: Awaited<ReturnType<EtcdPort["range"]>>;
@@ -70,10 +75,9 @@ export async function readRange(
       }
       throw error;
     }
-    if (revision === undefined) {
-      revision = Number(response.header.revision);
-      clusterId = response.header.cluster_id;
-    }
+    // A read at a given revision still answers with the current revision in its header.
+    revision ??= Number(response.header.revision);
+    clusterId ??= response.header.cluster_id;
     for (const kv of response.kvs) kvs.push(toStoredKv(kv));
     const last = response.kvs.at(-1);
     if (!response.more || last === undefined) return { revision, clusterId, kvs };

@@ -6,21 +6,22 @@
  * @module
  */
 
-import { EtcdInvalidAuthTokenError, type IWatchResponse } from "etcd3";
+import { EtcdInvalidAuthTokenError, GRPCOutOfRangeError, type IWatchResponse } from "etcd3";
 import { type BackoffOptions, backOff } from "exponential-backoff";
 import { WatchFailedError } from "../event/errors.js";
 import { isPermanentFailure } from "./classify.js";
 import { publishWatchEvent } from "./diagnostics.js";
-import { type KeyRange, userKey } from "./key-range.js";
+import { type KeyRange, keyId } from "./key-range.js";
 import type { EtcdPort, WatchStreamPort } from "./port.js";
 import { readRange, type StoredKv, toStoredKv } from "./range-read.js";
 import { DEFAULT_BACKOFF, type WatchTuning } from "./retry-policy.js";
+import { withSoftTimeout } from "./soft-timeout.js";
 import type { WatchStatus } from "./watch-status.js";
 import { CompactedError, type StreamEnd, WatchStream } from "./watch-stream.js";
 
 /** One key's change as watchers see it. */
 export interface SyncedChange {
-  /** The key as the user sees it (namespace prefix stripped). */
+  /** The key's id (namespace prefix stripped; lossless, see `keyId`): `userKeyOf` it for users. */
   readonly key: string;
   /** The new key-value; `undefined` when the key was deleted. */
   readonly kv: StoredKv | undefined;
@@ -81,6 +82,21 @@ export class HistoryLostError extends Error {
   }
 }
 
+/**
+ * The member a watch landed on is behind the revision already applied (restarting, just
+ * thawed, or cut off from the leader) while the cluster is not. Transient: the member is
+ * avoided (see `EtcdPort.suspect`) and the watch created again elsewhere, from the same
+ * resume revision, without reading the range again.
+ */
+export class MemberBehindError extends Error {
+  constructor(member: string | undefined, revision: number, applied: number) {
+    super(
+      `etcd member ${member ?? "(unknown)"} is at revision ${revision}, behind the ${applied} already applied; watching from another member`,
+    );
+    this.name = "MemberBehindError";
+  }
+}
+
 /** A stream that ends sooner than this after its create is not a recovery. */
 const SHORT_LIVED_MS = 1000;
 
@@ -91,7 +107,9 @@ const SHORT_LIVED_MS = 1000;
  * applied), never etcd3's, and drops events below it, so delivery across reconnects is
  * exactly once. Revisions reported to the listener are etcd's, plus an offset that is 0
  * until etcd's history is ever seen replaced (data wiped or restored from a backup: a new
- * cluster id, or a store revision below the one applied); the range is then read again,
+ * cluster id, or a store revision below the one applied, confirmed by a linearizable read
+ * when a new watch's member reports it: a member that is merely behind is avoided
+ * instead, see {@link MemberBehindError}); the range is then read again,
  * every present key reported as changed, and revisions continue above the last reported
  * one, so watchers' revisions never go backwards.
  */
@@ -105,6 +123,13 @@ export class RangeSync {
   #generation = 0;
   #running = false;
   #needRead = true;
+  /**
+   * When the watch was compacted: the compaction's revision, the oldest state etcd still
+   * holds. The resync reads there and watches from the next revision, so every change
+   * still in etcd's history arrives as it was made; only what compaction discarded is
+   * summed up as a difference. Undefined: read at the current revision.
+   */
+  #readAt: number | undefined;
   #refreshAuth = false;
   #everLive = false;
   #stream: WatchStream | undefined;
@@ -113,7 +138,7 @@ export class RangeSync {
     this.#options = options;
   }
 
-  /** The present keys and their values, by user key. Replaced on each read: don't keep. */
+  /** The present keys and their values, by key id. Replaced on each read: don't keep. */
   get entries(): ReadonlyMap<string, StoredKv> {
     return this.#entries;
   }
@@ -134,6 +159,7 @@ export class RangeSync {
     this.#running = true;
     this.#generation += 1;
     this.#needRead = true;
+    this.#readAt = undefined;
     this.#everLive = false;
     this.#status({ state: "connecting" });
     void this.#run(this.#generation);
@@ -190,7 +216,7 @@ export class RangeSync {
   #onStreamEnd(end: StreamEnd): boolean {
     switch (end.reason) {
       case "compacted":
-        this.#needRead = true;
+        this.#compacted(end.compactRevision);
         this.#transientError(new CompactedError(end.compactRevision));
         return true;
       case "cancelled":
@@ -241,23 +267,70 @@ export class RangeSync {
       if (lost !== undefined) {
         // The watch would wait for revisions long gone, or deliver another history.
         stream.close();
-        this.#needRead = true;
+        if (stream.clusterId === this.#clusterId && (await this.#clusterHasApplied(current))) {
+          // Only this member is behind (restarting, just thawed, or cut off from the
+          // leader): the history is intact, and a resync would sum up changes etcd still
+          // holds. Avoid the member and watch again from the resume revision.
+          if (stream.member !== undefined) port.suspect(stream.member);
+          throw new MemberBehindError(stream.member, stream.createdRevision, this.#resume - 1);
+        }
+        this.#historyReplaced();
         throw lost;
       }
       this.#options.hooks?.watchCreated?.(stream.call, stream.member);
       return stream;
     } catch (error) {
-      if (error instanceof CompactedError) this.#needRead = true;
+      if (error instanceof CompactedError) this.#compacted(error.compactRevision);
       throw error;
     }
   }
 
+  /**
+   * Whether the cluster, asked by a linearizable read, is at or past the revision already
+   * applied, in the same history: then a member answering below it is merely behind.
+   */
+  async #clusterHasApplied(current: () => boolean): Promise<boolean> {
+    const { port, range, tuning } = this.#options;
+    const response = await withSoftTimeout(
+      port.range({ key: range.start, count_only: true }),
+      tuning.readTimeoutMs,
+      "etcd revision read",
+    );
+    if (!current()) throw new Stopped();
+    const { cluster_id: clusterId, revision } = response.header;
+    return clusterId === this.#clusterId && Number(revision) >= this.#resume - 1;
+  }
+
+  /** The watch from the resume revision was compacted at `revision`: read there. */
+  #compacted(revision: number): void {
+    this.#needRead = true;
+    this.#readAt = revision;
+  }
+
+  /** etcd's history is not the one applied: read the current state. */
+  #historyReplaced(): void {
+    this.#needRead = true;
+    this.#readAt = undefined;
+  }
+
   async #read(current: () => boolean): Promise<void> {
     const { port, range, tuning } = this.#options;
-    const read = await readRange(port, range, {
-      pageSize: tuning.pageSize,
-      timeoutMs: tuning.readTimeoutMs,
-    });
+    let read: Awaited<ReturnType<typeof readRange>>;
+    try {
+      read = await readRange(port, range, {
+        pageSize: tuning.pageSize,
+        timeoutMs: tuning.readTimeoutMs,
+        revision: this.#readAt,
+      });
+    } catch (error) {
+      if (error instanceof GRPCOutOfRangeError && this.#readAt !== undefined) {
+        // Compacted again since: watch from the resume revision once more, which fails
+        // with the newest compaction's revision, and read there.
+        this.#needRead = false;
+        this.#readAt = undefined;
+      }
+      throw error;
+    }
     if (!current()) throw new Stopped();
     const previous = this.#resume - 1;
     const dataLost = this.#historyLost(read.clusterId, read.revision) !== undefined;
@@ -270,7 +343,7 @@ export class RangeSync {
     const next = new Map<string, StoredKv>();
     const changes: SyncedChange[] = [];
     for (const kv of read.kvs) {
-      const key = userKey(port.prefix, kv.key);
+      const key = keyId(port.prefix, kv.key);
       next.set(key, kv);
       const old = this.#entries.get(key);
       if (dataLost || old === undefined || old.modRevision !== kv.modRevision) {
@@ -284,6 +357,7 @@ export class RangeSync {
     this.#entries = next;
     this.#resume = read.revision + 1;
     this.#needRead = false;
+    this.#readAt = undefined;
     const { listener, target } = this.#options;
     publishWatchEvent({ type: "read", target, revision: readRevision, keys: next.size });
     if (changes.length > 0) listener.onChanges(changes, readRevision);
@@ -294,7 +368,7 @@ export class RangeSync {
     const header = Number(response.header.revision);
     const lost = this.#historyLost(response.header.cluster_id, header);
     if (lost !== undefined) {
-      this.#needRead = true;
+      this.#historyReplaced();
       this.#transientError(lost);
       stream.close();
       return;
@@ -313,7 +387,7 @@ export class RangeSync {
     for (const event of response.events) {
       const revision = Number(event.kv.mod_revision);
       if (revision < this.#resume) continue; // delivered before a reconnect
-      const key = userKey(prefix, event.kv.key);
+      const key = keyId(prefix, event.kv.key);
       if (event.type === "Delete") {
         this.#entries.delete(key);
         changes.push({ key, kv: undefined, revision: revision + offset });

@@ -8,20 +8,24 @@
 
 import { BaseWatcher, type Taken, type WatchSource } from "../event/base-watcher.js";
 import { Notifier } from "../event/notifier.js";
+import { userKeyOf } from "./key-range.js";
 import type { StoredKv } from "./range-read.js";
 import type { SyncedChange } from "./range-sync.js";
 
 /** A snapshot shared by the watchers that start at the same revision. */
 export interface SortedSnapshot {
   readonly revision: number;
-  /** Present keys in etcd's (byte) key order. */
+  /** Present keys' ids (see `keyId`), in etcd's (byte) key order. */
   readonly keys: readonly string[];
   readonly kvs: readonly StoredKv[];
   /** Each key's revision as watchers see it. */
   readonly revisions: readonly number[];
 }
 
-/** Turns a key's stored value (or `undefined`: deleted) into what a watcher returns. */
+/**
+ * Turns a key's stored value (or `undefined`: deleted) into what a watcher returns;
+ * `key` is the key as the user sees it (`userKeyOf` its id).
+ */
 export type ReadUpdate<U> = (key: string, kv: StoredKv | undefined, revision: number) => U;
 
 /**
@@ -31,7 +35,8 @@ export type ReadUpdate<U> = (key: string, kv: StoredKv | undefined, revision: nu
  */
 export class RangeWatchSource implements WatchSource {
   readonly changes = new Notifier();
-  readonly #active = new Set<RangeKeyWatcher<unknown>>();
+  /** The pending changes of each watcher past its snapshot (not the watchers: see `end`). */
+  readonly #active = new Set<DirtyKeys>();
   readonly #snapshot: () => SortedSnapshot;
   readonly #start: () => void;
   readonly #stop: () => void;
@@ -60,7 +65,7 @@ export class RangeWatchSource implements WatchSource {
   /** Records changes for every watcher past its snapshot's start, and wakes them. */
   apply(changes: readonly SyncedChange[]): void {
     if (this.#active.size === 0) return;
-    for (const watcher of this.#active) watcher.record(changes);
+    for (const dirty of this.#active) dirty.record(changes);
     this.changes.notify();
   }
 
@@ -100,16 +105,50 @@ export class RangeWatchSource implements WatchSource {
     this.#ready = false;
   }
 
-  /** Internal: a watcher starts tracking changes at the current snapshot. */
-  begin(watcher: RangeKeyWatcher<unknown>): SortedSnapshot {
-    this.#active.add(watcher);
+  /** Internal: a watcher starts tracking changes into `dirty` at the current snapshot. */
+  begin(dirty: DirtyKeys): SortedSnapshot {
+    this.#active.add(dirty);
     return this.#snapshot();
   }
 
-  /** Internal: a watcher stops tracking changes. */
-  end(watcher: RangeKeyWatcher<unknown>): void {
-    this.#active.delete(watcher);
+  /**
+   * Internal: a watcher stops tracking changes (closed, or collected without `close()`:
+   * the source holds only `dirty`, never the watcher, so an abandoned watcher can be
+   * collected).
+   */
+  end(dirty: DirtyKeys): void {
+    this.#active.delete(dirty);
   }
+}
+
+/** Changed keys a watcher has not returned yet, by key id, in the order of their latest change. */
+class DirtyKeys {
+  readonly #changes = new Map<string, SyncedChange>();
+
+  /** Notes changes; a key changed again moves to the end with its newest value. */
+  record(changes: readonly SyncedChange[]): void {
+    for (const change of changes) {
+      this.#changes.delete(change.key);
+      this.#changes.set(change.key, change);
+    }
+  }
+
+  /** Removes and returns the change of the key changed least recently, if any. */
+  shift(): SyncedChange | undefined {
+    const next = this.#changes.values().next();
+    if (next.done) return undefined;
+    this.#changes.delete(next.value.key);
+    return next.value;
+  }
+
+  clear(): void {
+    this.#changes.clear();
+  }
+}
+
+/** Made outside the watcher class, so the cleanup cannot capture the watcher. */
+function ending(source: RangeWatchSource, dirty: DirtyKeys): () => void {
+  return () => source.end(dirty);
 }
 
 class RangeKeyWatcher<U> extends BaseWatcher<U> {
@@ -118,8 +157,8 @@ class RangeKeyWatcher<U> extends BaseWatcher<U> {
   #snapshot: SortedSnapshot | undefined;
   #index = 0;
   #started = false;
-  /** Changed keys not yet returned, in the order of their latest change. */
-  #dirty = new Map<string, SyncedChange>();
+  /** Changed keys not yet returned. */
+  readonly #dirty = new DirtyKeys();
 
   constructor(source: RangeWatchSource, read: ReadUpdate<U>) {
     super(source);
@@ -127,18 +166,10 @@ class RangeKeyWatcher<U> extends BaseWatcher<U> {
     this.#read = read;
   }
 
-  /** Internal: notes changes; a key changed again moves to the end with its newest value. */
-  record(changes: readonly SyncedChange[]): void {
-    for (const change of changes) {
-      this.#dirty.delete(change.key);
-      this.#dirty.set(change.key, change);
-    }
-  }
-
   protected take(): Taken<U> | undefined {
     if (!this.#started) {
       this.#started = true;
-      this.#snapshot = this.#source.begin(this as RangeKeyWatcher<unknown>);
+      this.#snapshot = this.#source.begin(this.#dirty);
     }
     const snapshot = this.#snapshot;
     if (snapshot !== undefined) {
@@ -148,20 +179,23 @@ class RangeKeyWatcher<U> extends BaseWatcher<U> {
         const key = snapshot.keys[index] as string;
         const kv = snapshot.kvs[index] as StoredKv;
         const revision = snapshot.revisions[index] as number;
-        return { value: this.#read(key, kv, revision), revision: snapshot.revision };
+        return { value: this.#read(userKeyOf(key), kv, revision), revision: snapshot.revision };
       }
       this.#snapshot = undefined;
     }
-    const next = this.#dirty.values().next();
-    if (next.done) return undefined;
-    const change = next.value;
-    this.#dirty.delete(change.key);
-    return { value: this.#read(change.key, change.kv, change.revision), revision: change.revision };
+    const change = this.#dirty.shift();
+    if (change === undefined) return undefined;
+    const value = this.#read(userKeyOf(change.key), change.kv, change.revision);
+    return { value, revision: change.revision };
   }
 
   protected override onClose(): void {
-    this.#source.end(this as RangeKeyWatcher<unknown>);
+    this.#source.end(this.#dirty);
     this.#snapshot = undefined;
-    this.#dirty = new Map();
+    this.#dirty.clear();
+  }
+
+  protected override cleanupWhenCollected(): () => void {
+    return ending(this.#source, this.#dirty);
   }
 }

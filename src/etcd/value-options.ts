@@ -73,10 +73,24 @@ export function resolveOptions<T>(
   };
 }
 
-/** Throws a `TypeError` unless `value` is a string. */
+/**
+ * Throws a `TypeError` unless `value` is a string that can name an etcd key: any string
+ * (empty, `\0`, of any length) except one with a lone surrogate, which has no UTF-8
+ * encoding (`Buffer.from` would silently turn it into U+FFFD, another key).
+ */
 export function requireString(name: string, value: unknown): string {
   if (typeof value !== "string") {
     throw new TypeError(`Expected \`${name}\` to be a string, got ${typeof value}`);
   }
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone !== null) {
+    const code = (lone[0].codePointAt(0) as number).toString(16).toUpperCase();
+    throw new TypeError(
+      `Expected \`${name}\` to be well-formed Unicode (keys are sent as UTF-8), got a lone surrogate U+${code} at index ${lone.index}`,
+    );
+  }
   return value;
 }
+
+/** In `u` mode a surrogate pair is one code point: this matches lone surrogates only. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { castGrpcError, EtcdWatchStreamEnded, type IWatchResponse } from "etcd3";
+import { ClientClosedError, castGrpcError, EtcdWatchStreamEnded, type IWatchResponse } from "etcd3";
 import { cancelReasonError } from "./classify.js";
 import type { KeyRange } from "./key-range.js";
 import type { EtcdPort, OpenedWatchStream, WatchStreamPort } from "./port.js";
@@ -19,7 +19,7 @@ export type StreamEnd =
   | { readonly reason: "stalled"; readonly error: RequestTimeoutError }
   /** The start revision was compacted: read again. */
   | { readonly reason: "compacted"; readonly compactRevision: number }
-  /** The server cancelled the watch (e.g. permission denied). */
+  /** The server cancelled the watch (e.g. permission denied), or the client was closed. */
   | { readonly reason: "cancelled"; readonly error: Error }
   /** Ended from our side: `close()` or a consumer's decision (e.g. data loss). */
   | { readonly reason: "closed" };
@@ -209,12 +209,18 @@ export class WatchStream {
   /**
    * Liveness without trusting gRPC keepalive (a user's client may lack it): after
    * `idleCheckMs` of silence, ask the server for progress; no answer within
-   * `answerTimeoutMs` means the member is frozen or partitioned.
+   * `answerTimeoutMs` means the member is frozen or partitioned. A tick also ends the
+   * stream once the client is closed (etcd3 would not); ticks are at most
+   * max(`idleCheckMs`, `answerTimeoutMs`) apart (3 s by default).
    */
   #armTimer(): void {
     const { idleCheckMs, answerTimeoutMs } = this.#options;
     const tick = (): void => {
       if (this.#done) return;
+      if (this.#port.isClosed?.() === true) {
+        this.close({ reason: "cancelled", error: new ClientClosedError("Watch") });
+        return;
+      }
       const now = Date.now();
       if (this.#progressDeadline !== undefined && now >= this.#progressDeadline) {
         const error = new RequestTimeoutError("an etcd watch progress request", answerTimeoutMs);

@@ -10,6 +10,14 @@
  * a woken `get()` costs one promise and one microtask, and a burst of synchronous sets
  * is seen as its last value. A wake-up that finds nothing it wants registers again.
  *
+ * A watcher dropped without `close()`: while a `get()` is pending, the source's notifier
+ * holds the watcher, so it stays alive and keeps its value's resources (after an aborted
+ * get, until the value's next change). Once it has no pending get and nothing references
+ * it, the garbage collector may collect it; a
+ * `FinalizationRegistry` then releases its source, as `close()` would have (for an etcd
+ * value: the shared etcd watch ends with the last watcher). When that happens is up to
+ * the garbage collector, possibly never: close watchers; this is only a safety net.
+ *
  * @module
  */
 
@@ -29,6 +37,20 @@ export interface WatchSource {
   acquire(): void;
   /** Called at `close()` of a watcher that called `acquire()`; exactly once. */
   release(): void;
+}
+
+/**
+ * Releases the source of a watcher collected without `close()`. The held value must not
+ * reference the watcher (it would never be collected): see {@link releaser}.
+ */
+const collected = new FinalizationRegistry<() => void>((release) => release());
+
+/** What {@link collected} runs for a watcher: made outside the class, so it cannot capture it. */
+function releaser(source: WatchSource, cleanup: (() => void) | undefined): () => void {
+  return () => {
+    cleanup?.();
+    source.release();
+  };
 }
 
 /** An item taken by a watcher: a value and its revision. */
@@ -83,6 +105,15 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
   /** Called once by `close()`, before the source is released. */
   protected onClose(): void {}
 
+  /**
+   * What to undo, besides releasing the source, if this watcher is garbage-collected
+   * without `close()` (called at its first `get()`). The function runs after the watcher
+   * is gone: it must not reference it.
+   */
+  protected cleanupWhenCollected(): (() => void) | undefined {
+    return undefined;
+  }
+
   get revision(): number | undefined {
     return this.#revision;
   }
@@ -109,6 +140,7 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     if (!this.#acquired) {
       this.#acquired = true;
       this.#source.acquire();
+      collected.register(this, releaser(this.#source, this.cleanupWhenCollected()), this);
     }
     const outcome = this.#attempt(filter, backlogOnly);
     if (outcome === Outcome.Value) return Promise.resolve(this.#takeValue());
@@ -125,7 +157,10 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     this.#closed = true;
     if (this.#waiter !== undefined) this.#settle(new WatcherClosedError(), true);
     this.onClose();
-    if (this.#acquired) this.#source.release();
+    if (this.#acquired) {
+      collected.unregister(this);
+      this.#source.release();
+    }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {

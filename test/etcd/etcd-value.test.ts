@@ -16,10 +16,12 @@ import {
 } from "../../src/index.js";
 import { watcherContract } from "../contract/watcher-contract.js";
 import { lazyClient, withCluster } from "../harness/ava.js";
+import { checkLeaks } from "../helpers/leaks.js";
 import { isPending } from "../helpers/pending.js";
 import { WatchCounter } from "../helpers/watch-counter.js";
 
 const cluster = withCluster(test, { members: 1 });
+checkLeaks(test, cluster);
 const etcd = lazyClient(cluster);
 
 watcherContract<string | undefined>(test, "EtcdValue", async (id) => {

@@ -2,9 +2,11 @@
 
 import test from "ava";
 import { withCluster } from "../harness/ava.js";
+import { checkLeaks } from "../helpers/leaks.js";
 import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
 
 const cluster = withCluster(test, { members: 1 });
+checkLeaks(test, cluster);
 
 test("demo: with ETCD_ENDPOINTS it reloads from etcd and exits by itself", async (t) => {
   const endpoints = cluster().endpoints.join(",");

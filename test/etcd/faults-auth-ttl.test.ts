@@ -13,9 +13,11 @@ import { INTERNAL } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { deadline, StatusLog } from "../helpers/faults.js";
+import { checkLeaks } from "../helpers/leaks.js";
 
 const TOKEN_TTL_S = 2;
 const cluster = withCluster(test, { members: 1, args: [`--auth-token-ttl=${TOKEN_TTL_S}`] });
+checkLeaks(test, cluster);
 
 test("an auth token that expired while the watch was idle is refreshed on reconnect", async (t) => {
   const open = cluster().client();

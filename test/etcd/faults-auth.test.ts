@@ -11,8 +11,10 @@ import { INTERNAL } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue, WatchFailedError } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { deadline } from "../helpers/faults.js";
+import { checkLeaks } from "../helpers/leaks.js";
 
 const cluster = withCluster(test, { members: 1, memberControl: true });
+checkLeaks(test, cluster);
 
 let clients: { admin: Etcd3; reader: Etcd3 } | undefined;
 

@@ -18,8 +18,10 @@ import {
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { deadline, putMany, recommendedClient, StatusLog } from "../helpers/faults.js";
+import { checkLeaks } from "../helpers/leaks.js";
 
 const cluster = withCluster(test, { members: 1, memberControl: true });
+checkLeaks(test, cluster);
 
 const KEYS = 1000;
 const ROUNDS = 30; // 30,000 events to replay

@@ -19,8 +19,10 @@ import {
   recommendedClient,
   StatusLog,
 } from "../helpers/faults.js";
+import { checkLeaks } from "../helpers/leaks.js";
 
 const cluster = withCluster(test, { members: 3, memberControl: true });
+checkLeaks(test, cluster);
 
 /** An `EtcdValue` that records the member of each etcd watch it creates. */
 function trackedValue(

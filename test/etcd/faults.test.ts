@@ -18,9 +18,11 @@ import {
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { deadline, recommendedClient, StatusLog } from "../helpers/faults.js";
+import { checkLeaks } from "../helpers/leaks.js";
 import { isPending } from "../helpers/pending.js";
 
 const cluster = withCluster(test, { members: 1, memberControl: true });
+checkLeaks(test, cluster);
 const member = () => cluster().members[0]!;
 let writer: Etcd3 | undefined;
 /** A plain client for writes, made at first use (the cluster starts in a hook). */

@@ -10,8 +10,10 @@ import { INTERNAL } from "../../src/etcd/value-options.js";
 import { EtcdValue } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { deadline } from "../helpers/faults.js";
+import { checkLeaks } from "../helpers/leaks.js";
 
 const cluster = withCluster(test, { members: 1 });
+checkLeaks(test, cluster);
 
 const PUTS = 40;
 const VALUE_BYTES = 200 * 1024; // 40 × 200 KiB = 8 MiB of events to replay

@@ -26,10 +26,13 @@ import {
 import { withCluster } from "../harness/ava.js";
 import { pickFreePorts } from "../harness/ports.js";
 import { deadline, putRetrying, recommendedClient } from "../helpers/faults.js";
+import { checkLeaks } from "../helpers/leaks.js";
 import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
 
 const cluster = withCluster(test, { members: 1, memberControl: true });
+checkLeaks(test, cluster);
 const authCluster = withCluster(test, { members: 1, memberControl: true });
+checkLeaks(test, authCluster);
 const member = () => cluster().members[0]!;
 const fixture = fileURLToPath(new URL("fixtures/liveness-then-exit.ts", import.meta.url));
 

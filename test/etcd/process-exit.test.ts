@@ -9,8 +9,10 @@ import { fileURLToPath } from "node:url";
 import test from "ava";
 import { withCluster } from "../harness/ava.js";
 import { pickFreePorts } from "../harness/ports.js";
+import { checkLeaks } from "../helpers/leaks.js";
 
 const cluster = withCluster(test, { members: 1 });
+checkLeaks(test, cluster);
 const fixture = fileURLToPath(new URL("fixtures/watch-then-exit.ts", import.meta.url));
 
 test("close: after every watcher and the client are closed, the process exits by itself", async (t) => {

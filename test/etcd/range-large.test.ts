@@ -18,8 +18,10 @@ import {
   type Watcher,
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
+import { checkLeaks } from "../helpers/leaks.js";
 
 const cluster = withCluster(test, { members: 1 });
+checkLeaks(test, cluster);
 
 const PREFIX = "/large/";
 const COUNT = 100_000;

@@ -24,10 +24,12 @@ import {
 } from "../../src/index.js";
 import { watcherContract } from "../contract/watcher-contract.js";
 import { lazyClient, withCluster } from "../harness/ava.js";
+import { checkLeaks } from "../helpers/leaks.js";
 import { isPending } from "../helpers/pending.js";
 import { WatchCounter } from "../helpers/watch-counter.js";
 
 const cluster = withCluster(test, { members: 1 });
+checkLeaks(test, cluster);
 const etcd = lazyClient(cluster);
 
 /** A watcher of `value`, closed when the test ends, also when an assertion fails. */
@@ -239,6 +241,25 @@ test("watch: a watcher that joins a running value starts from the current state"
   t.deepEqual(plain(update), { key: `${prefix}a`, value: "2", revision: written });
   t.true((late.revision ?? 0) >= written, "its snapshot revision is at or after the last write");
   t.true(await isPending(late.get()), "changes made before it joined are not returned again");
+});
+
+test("watch and snapshots: keys created after the first read still come in byte order", async (t) => {
+  const prefix = "/order-later/";
+  await put(`${prefix}m`, "m");
+  const value = new EtcdRangeValue(etcd(), { prefix }, { decoder: decoders.text });
+  const first = watcher(t, value.snapshots());
+  await first.get();
+  // Created after the read, so after `m` in the value's own state; they sort around it,
+  // and the last two disagree between UTF-16 and byte order (see the snapshot test above).
+  let last = 0;
+  for (const name of ["z", "a", "\u{1f600}", "\uff5e"]) last = await put(prefix + name, name);
+  const expected = ["a", "m", "z", "\uff5e", "\u{1f600}"].map((name) => prefix + name);
+  const snapshot = await first.get({ filter: (sn) => sn.revision >= last });
+  t.deepEqual([...snapshot.entries.keys()], expected, "snapshot entries in byte order");
+  const late = watcher(t, value);
+  const seen: string[] = [];
+  for (const _ of expected) seen.push((await late.get()).key);
+  t.deepEqual(seen, expected, "a joining watcher's snapshot in byte order");
 });
 
 // ── watch(): deletions ───────────────────────────────────────────────────────────────

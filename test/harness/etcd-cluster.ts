@@ -8,11 +8,21 @@ import {
   isHealthy,
   type MemberStatus,
   memberStatus,
+  openWatchStreams,
   storeRevision,
 } from "./etcd-http.js";
 import { EtcdMember, urlOf } from "./etcd-member.js";
 import { pollUntil } from "./poll.js";
 import { pickFreePorts } from "./ports.js";
+import {
+  etcdCredentials,
+  type HttpsClientTls,
+  httpsClientTls,
+  makeTlsMaterial,
+  removeTlsMaterial,
+  type TlsMaterial,
+  tlsServerArgs,
+} from "./tls.js";
 
 /** Options of {@link startCluster}. */
 export interface StartClusterOptions {
@@ -32,6 +42,13 @@ export interface StartClusterOptions {
   readonly memberControl?: boolean;
   /** Bound on becoming healthy, per attempt, in milliseconds; default 30000. */
   readonly startTimeoutMs?: number;
+  /**
+   * Serve clients over TLS only (`https` client URLs), with certificates generated for
+   * this cluster (see {@link TlsMaterial}) and client certificates required
+   * (`--client-cert-auth`); peers stay on plain HTTP. Implies `memberControl`. Needs the
+   * `openssl` command. Default false.
+   */
+  readonly tls?: boolean;
 }
 
 /** Options of {@link EtcdCluster.client}: `etcd3` options, `hosts` defaulting to the cluster's endpoints. */
@@ -48,8 +65,20 @@ export interface EtcdCluster {
   readonly endpoints: readonly string[];
   /** The members, in name order (`m0`, `m1`, …). Throws {@link MemberControlError} when `connected`. */
   readonly members: readonly EtcdMember[];
-  /** A new `etcd3` client (all endpoints unless told otherwise), closed by {@link stop} if not before. */
+  /**
+   * A new `etcd3` client (all endpoints unless told otherwise), closed by {@link stop} if
+   * not before. On a TLS cluster it presents the accepted client certificate unless
+   * `credentials` says otherwise, and names the members `localhost` in the TLS handshake
+   * (`grpc.ssl_target_name_override`: Node warns about an IP address as server name).
+   */
   client(options?: ClientOptions): Etcd3;
+  /** The certificates of a TLS cluster (`startCluster({ tls: true })`); else undefined. */
+  readonly tls: TlsMaterial | undefined;
+  /**
+   * How many etcd watch streams are open now, summed over every running, unfrozen member,
+   * from their gRPC server metrics (see `openWatchStreams` in `etcd-http.ts`).
+   */
+  openWatchStreams(): Promise<number>;
   /**
    * The member that reports itself leader in `/v3/maintenance/status`, asking every
    * running, unfrozen member; polls until there is one (bound: 15000 ms).
@@ -89,16 +118,44 @@ abstract class BaseCluster implements EtcdCluster {
   /** URLs the harness's own control calls may use now. */
   protected abstract controlUrls(): string[];
   protected abstract teardown(): Promise<void>;
+  readonly tls: TlsMaterial | undefined;
+  /** What the harness's own HTTPS control calls present. */
+  protected readonly controlTls: HttpsClientTls | undefined;
   readonly #clients = new Set<Etcd3>();
   #stopping: Promise<void> | undefined;
+
+  constructor(tls: TlsMaterial | undefined) {
+    this.tls = tls;
+    this.controlTls = tls === undefined ? undefined : httpsClientTls(tls);
+  }
 
   client(options: ClientOptions = {}): Etcd3 {
     const { member, ...etcdOptions } = options;
     const hosts =
       etcdOptions.hosts ?? (member === undefined ? [...this.endpoints] : [member.clientUrl]);
-    const client = new Etcd3({ ...etcdOptions, hosts });
+    const tls = this.tls;
+    const client = new Etcd3({
+      ...etcdOptions,
+      hosts,
+      ...(tls === undefined
+        ? {}
+        : {
+            credentials: etcdOptions.credentials ?? etcdCredentials(tls),
+            grpcOptions: {
+              "grpc.ssl_target_name_override": "localhost",
+              ...etcdOptions.grpcOptions,
+            },
+          }),
+    });
     this.#clients.add(client);
     return client;
+  }
+
+  async openWatchStreams(): Promise<number> {
+    const counts = await Promise.all(
+      this.controlUrls().map((url) => openWatchStreams(url, undefined, this.controlTls)),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   revision(): Promise<number> {
@@ -107,7 +164,7 @@ abstract class BaseCluster implements EtcdCluster {
         let why = "no running, unfrozen member";
         for (const url of this.controlUrls()) {
           try {
-            return { done: true, value: await storeRevision(url) };
+            return { done: true, value: await storeRevision(url, undefined, this.controlTls) };
           } catch (error) {
             why = `${url}: ${String(error)}`;
           }
@@ -123,7 +180,7 @@ abstract class BaseCluster implements EtcdCluster {
     let lastError: unknown = new EtcdHarnessError("no running, unfrozen member to compact through");
     for (const url of this.controlUrls()) {
       try {
-        await compactStore(url, target);
+        await compactStore(url, target, undefined, this.controlTls);
         return target;
       } catch (error) {
         lastError = error;
@@ -148,8 +205,8 @@ class SpawnedCluster extends BaseCluster {
   readonly endpoints: readonly string[];
   readonly members: readonly EtcdMember[];
 
-  constructor(members: readonly EtcdMember[]) {
-    super();
+  constructor(members: readonly EtcdMember[], tls: TlsMaterial | undefined) {
+    super(tls);
     this.members = members;
     this.endpoints = members.map((member) => member.clientUrl);
   }
@@ -170,7 +227,10 @@ class SpawnedCluster extends BaseCluster {
               member,
             ): Promise<{ member: EtcdMember; status?: MemberStatus; error?: string }> => {
               try {
-                return { member, status: await memberStatus(member.clientUrl) };
+                return {
+                  member,
+                  status: await memberStatus(member.clientUrl, undefined, member.controlTls),
+                };
               } catch (error) {
                 return { member, error: String(error) };
               }
@@ -220,6 +280,7 @@ class SpawnedCluster extends BaseCluster {
 
   protected async teardown(): Promise<void> {
     await Promise.all(this.members.map((member) => member.remove()));
+    if (this.tls !== undefined) await removeTlsMaterial(this.tls);
   }
 }
 
@@ -231,7 +292,7 @@ class ConnectedCluster extends BaseCluster {
   readonly #stopOrigin: () => Promise<void>;
 
   constructor(endpoints: readonly string[], origin: string, stopOrigin: () => Promise<void>) {
-    super();
+    super(undefined);
     this.endpoints = endpoints;
     this.#origin = origin;
     this.#stopOrigin = stopOrigin;
@@ -287,6 +348,9 @@ class ConnectedCluster extends BaseCluster {
 async function spawnCluster(binary: string, options: StartClusterOptions): Promise<EtcdCluster> {
   const count = options.members ?? 1;
   const timeoutMs = options.startTimeoutMs ?? 30000;
+  const tls = options.tls === true ? await makeTlsMaterial() : undefined;
+  const controlTls = tls === undefined ? undefined : httpsClientTls(tls);
+  const args = [...(tls === undefined ? [] : tlsServerArgs(tls)), ...(options.args ?? [])];
   for (let attempt = 1; ; attempt++) {
     const ports = await pickFreePorts(2 * count);
     const names = Array.from({ length: count }, (_, i) => `m${i}`);
@@ -304,22 +368,27 @@ async function spawnCluster(binary: string, options: StartClusterOptions): Promi
           host: HOST,
           clientPort: ports[2 * i]!,
           peerPort: peerPort(i),
+          clientScheme: tls === undefined ? "http" : "https",
           dataDir: dataDirs[i]!,
           initialCluster,
           clusterToken,
-          args: options.args ?? [],
+          args,
+          ...(controlTls === undefined ? {} : { controlTls }),
         }),
     );
-    const cluster = new SpawnedCluster(members);
+    const cluster = new SpawnedCluster(members, tls);
     try {
       for (const member of members) member.launch();
       await Promise.all(members.map((member) => member.waitHealthy(timeoutMs)));
       await cluster.waitHealthy(timeoutMs);
       return cluster;
     } catch (error) {
-      await cluster.stop();
-      if (!(error instanceof EtcdStartError && error.portInUse) || attempt >= START_ATTEMPTS)
+      // Not `cluster.stop()`: that deletes the TLS material too, which the next attempt uses.
+      await Promise.all(members.map((member) => member.remove()));
+      if (!(error instanceof EtcdStartError && error.portInUse) || attempt >= START_ATTEMPTS) {
+        if (tls !== undefined) await removeTlsMaterial(tls);
         throw error;
+      }
     }
   }
 }
@@ -331,7 +400,8 @@ async function spawnCluster(binary: string, options: StartClusterOptions): Promi
  * Resolves once healthy (see {@link EtcdCluster.waitHealthy}); call `stop()` when done.
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<EtcdCluster> {
-  const memberControl = options.memberControl === true || (options.args?.length ?? 0) > 0;
+  const memberControl =
+    options.memberControl === true || options.tls === true || (options.args?.length ?? 0) > 0;
   const source = await findEtcd({ memberControl });
   switch (source.kind) {
     case "binary":

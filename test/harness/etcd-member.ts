@@ -6,6 +6,7 @@ import { isHealthy } from "./etcd-http.js";
 import { LogTail } from "./log-tail.js";
 import { pollUntil } from "./poll.js";
 import { type GuardedProcess, spawnGuarded } from "./spawn-guarded.js";
+import type { HttpsClientTls } from "./tls.js";
 
 /** `https` needs the matching cert flags in {@link MemberSpec.args}. */
 export type UrlScheme = "http" | "https";
@@ -32,6 +33,11 @@ export interface MemberSpec {
   readonly clusterToken: string;
   /** Extra flags, appended last (so they override the harness's own). */
   readonly args?: readonly string[];
+  /**
+   * What the harness's own HTTPS calls to an `https` client URL present (CA, client
+   * certificate); needed when the member uses a private CA or `--client-cert-auth`.
+   */
+  readonly controlTls?: HttpsClientTls;
 }
 
 /** The URL of `host:port` with `scheme`. */
@@ -63,6 +69,8 @@ export class EtcdMember {
   readonly peerUrl: string;
   /** Data dir; kept across `kill()`/`restart()`, emptied by `wipe()`. */
   readonly dataDir: string;
+  /** What the harness's HTTPS calls to this member present; undefined over HTTP. */
+  readonly controlTls: HttpsClientTls | undefined;
   readonly #spec: MemberSpec;
   readonly #log = new LogTail(200, (line) => {
     if (line.includes("address already in use")) this.#bindConflict = true;
@@ -79,6 +87,7 @@ export class EtcdMember {
     this.clientUrl = urlOf(spec.clientScheme, spec.host, spec.clientPort);
     this.peerUrl = urlOf(spec.peerScheme, spec.host, spec.peerPort);
     this.dataDir = spec.dataDir;
+    this.controlTls = spec.controlTls;
     this.#clusterToken = spec.clusterToken;
   }
 
@@ -157,7 +166,7 @@ export class EtcdMember {
           if (this.#frozen)
             throw new EtcdHarnessError(`etcd member ${this.name} is frozen; thaw() it first`);
           try {
-            return (await isHealthy(this.clientUrl))
+            return (await isHealthy(this.clientUrl, undefined, this.controlTls))
               ? { done: true, value: undefined }
               : { done: false, why: "/health answered false" };
           } catch (error) {

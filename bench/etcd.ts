@@ -1,0 +1,48 @@
+/**
+ * Rows 4–10: etcd values against raw etcd3 on one etcd member started by the test
+ * harness (loopback, data dir on tmpfs, `--unsafe-no-fsync`). Each row's two sides run
+ * in the same run on that member, in alternating rounds; one file per row or pair.
+ * Row 10 kills and restarts the member, so it runs last.
+ */
+
+import { type EtcdSizes, startBenchEtcd, stopBenchEtcd } from "./etcd-common.js";
+import { fanOutRows } from "./etcd-fan-out.js";
+import { initialLoadRow } from "./etcd-initial-load.js";
+import { latencyRows, throughputRow } from "./etcd-latency.js";
+import { manyKeysRows } from "./etcd-many-keys.js";
+import { reconnectRows } from "./etcd-reconnect.js";
+import { slowConsumerRow } from "./etcd-slow-consumer.js";
+import type { Row } from "./report.js";
+
+export { type EtcdSizes, FULL_ETCD_SIZES, SMOKE_ETCD_SIZES } from "./etcd-common.js";
+
+/**
+ * Runs rows 4–10 (or those in `only`), printing each row's time on stderr; resolves with
+ * the rows and the member's etcd version.
+ */
+export async function etcdRows(
+  sizes: EtcdSizes,
+  only?: ReadonlySet<number>,
+): Promise<{ rows: Row[]; etcdVersion: string }> {
+  const etcd = await startBenchEtcd();
+  const rows: Row[] = [];
+  const run = async (id: number, measure: () => Promise<Row | Row[]>): Promise<void> => {
+    if (only !== undefined && !only.has(id)) return;
+    const started = Date.now();
+    const result = await measure();
+    rows.push(...(Array.isArray(result) ? result : [result]));
+    console.error(`row ${id}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  };
+  try {
+    await run(4, () => latencyRows(etcd, sizes));
+    await run(5, () => throughputRow(etcd, sizes));
+    await run(6, () => fanOutRows(etcd, sizes));
+    await run(7, () => manyKeysRows(etcd, sizes));
+    await run(8, () => slowConsumerRow(etcd, sizes));
+    await run(9, () => initialLoadRow(etcd, sizes));
+    await run(10, () => reconnectRows(etcd, sizes));
+  } finally {
+    await stopBenchEtcd(etcd);
+  }
+  return { rows, etcdVersion: etcd.version };
+}
