@@ -1,19 +1,22 @@
 #!/usr/bin/env node
-// npm `pretest`: make sure the etcd tests have an etcd to run against.
+// npm `pretest`: make sure the etcd tests have an etcd to run against, and `openssl`
+// (the TLS tests generate their certificates with it).
 //
-// Done at once (no process spawned) when ETCD_ENDPOINTS is set or an `etcd` binary is
-// on PATH, /usr/bin or /usr/local/bin (the places test/harness/etcd-binary.ts looks).
-// Otherwise, as root with apt-get: `apt-get install -y etcd-server`, preceded by
-// `apt-get update` only if the install fails without it. Otherwise: if a container
-// runtime socket exists, the harness may use Testcontainers, so only a note; else the
-// install instruction and exit code 1.
+// Done at once (no process spawned) when openssl is on PATH and ETCD_ENDPOINTS is set or
+// an `etcd` binary is on PATH, /usr/bin or /usr/local/bin (the places
+// test/harness/etcd-binary.ts looks). Otherwise, as root with apt-get: `apt-get install
+// -y` what is missing (Debian's etcd-server, openssl), preceded by `apt-get update` only
+// if the install fails without it. Otherwise: if a container runtime socket exists, the
+// harness may use Testcontainers, so only a note; else the install instruction and exit
+// code 1.
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 const HINT =
-  "No etcd found. Install one: `apt-get install -y etcd-server` (Debian/Ubuntu), or put an " +
-  "etcd 3.4+ binary on PATH, or set ETCD_ENDPOINTS=http://host:2379[,…] to use a running cluster.";
+  "The tests need etcd and openssl. Install them: `apt-get install -y etcd-server openssl` " +
+  "(Debian/Ubuntu), or put an etcd 3.4+ binary on PATH, or set " +
+  "ETCD_ENDPOINTS=http://host:2379[,…] to use a running cluster.";
 
 function isExecutableFile(path) {
   try {
@@ -51,20 +54,27 @@ function containerRuntimeConfigured() {
   return Boolean(process.env.DOCKER_HOST) || sockets.some((socket) => existsSync(socket));
 }
 
-if ((process.env.ETCD_ENDPOINTS ?? "").trim() !== "" || findEtcd() !== undefined) process.exit(0);
+const hasEtcd = () => (process.env.ETCD_ENDPOINTS ?? "").trim() !== "" || findEtcd() !== undefined;
+const hasOpenssl = () => findOnPath("openssl", ["/usr/bin"]) !== undefined;
+if (hasEtcd() && hasOpenssl()) process.exit(0);
 
+const missing = [...(hasEtcd() ? [] : ["etcd-server"]), ...(hasOpenssl() ? [] : ["openssl"])];
 const apt = findOnPath("apt-get", ["/usr/bin"]);
 if (process.getuid?.() === 0 && apt !== undefined) {
-  console.error("ensure-etcd: no etcd binary found; installing Debian's etcd-server.");
+  console.error(`ensure-etcd: installing Debian's ${missing.join(" and ")}.`);
   const installed =
-    run(apt, ["install", "-y", "etcd-server"]) ||
-    (run(apt, ["update"]) && run(apt, ["install", "-y", "etcd-server"]));
-  const etcd = findEtcd();
-  if (installed && etcd !== undefined) {
-    console.error(`ensure-etcd: etcd installed at ${etcd}.`);
+    run(apt, ["install", "-y", ...missing]) ||
+    (run(apt, ["update"]) && run(apt, ["install", "-y", ...missing]));
+  if (installed && hasEtcd() && hasOpenssl()) {
+    console.error(`ensure-etcd: installed ${missing.join(" and ")}.`);
     process.exit(0);
   }
-  console.error(`ensure-etcd: installing etcd-server failed. ${HINT}`);
+  console.error(`ensure-etcd: installing ${missing.join(" and ")} failed. ${HINT}`);
+  process.exit(1);
+}
+
+if (hasEtcd()) {
+  console.error("ensure-etcd: no openssl, which the TLS tests need: `apt-get install -y openssl`.");
   process.exit(1);
 }
 

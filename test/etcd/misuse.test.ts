@@ -23,8 +23,6 @@ import {
   decoders,
   EtcdRangeValue,
   EtcdValue,
-  type EventValue,
-  type Watcher,
   WatcherClosedError,
   WatchFailedError,
 } from "../../src/index.js";
@@ -33,17 +31,11 @@ import { deadline, StatusLog } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { flush, isPending } from "../helpers/pending.js";
 import { WatchCounter } from "../helpers/watch-counter.js";
+import { watcher } from "../helpers/watcher.js";
 
 const cluster = withCluster(test, { members: 1 });
 checkLeaks(test, cluster);
 const etcd = lazyClient(cluster);
-
-/** A watcher of `value`, closed when the test ends. */
-function watcher<T>(t: ExecutionContext, value: EventValue<T>): Watcher<T> {
-  const w = value.watch();
-  t.teardown(() => w.close());
-  return w;
-}
 
 /** A client of its own (to close, or to trip its circuit breaker), closed at the end. */
 function ownClient(t: ExecutionContext): Etcd3 {

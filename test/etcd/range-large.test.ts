@@ -14,11 +14,10 @@ import {
   ETCD_WATCH_CHANNEL,
   EtcdRangeValue,
   type EtcdWatchMessage,
-  type EventValue,
-  type Watcher,
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { checkLeaks } from "../helpers/leaks.js";
+import { watcher } from "../helpers/watcher.js";
 
 const cluster = withCluster(test, { members: 1 });
 checkLeaks(test, cluster);
@@ -40,13 +39,6 @@ function keyOf(i: number): string {
 /** About 100 bytes per value: 100,000 of them are far above 4 MiB. */
 function valueFor(i: number, generation = 0): string {
   return `${generation}:${i}:`.padEnd(100, "x");
-}
-
-/** A watcher of `value`, closed when the test ends, also when an assertion fails. */
-function watcher<T>(t: ExecutionContext, value: EventValue<T>): Watcher<T> {
-  const w = value.watch();
-  t.teardown(() => w.close());
-  return w;
 }
 
 /** Number of keys each whole-range read of `target` returned, from the diagnostics channel. */

@@ -7,7 +7,7 @@
  */
 
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import test, { type ExecutionContext } from "ava";
+import test from "ava";
 import type { Etcd3, Namespace } from "etcd3";
 import { INTERNAL } from "../../src/etcd/value-options.js";
 import {
@@ -17,7 +17,6 @@ import {
   ETCD_WATCH_CHANNEL,
   EtcdRangeValue,
   type EtcdWatchMessage,
-  type EventValue,
   type KeyUpdate,
   type RangeSnapshot,
   type Watcher,
@@ -27,17 +26,11 @@ import { lazyClient, withCluster } from "../harness/ava.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { isPending } from "../helpers/pending.js";
 import { WatchCounter } from "../helpers/watch-counter.js";
+import { watcher } from "../helpers/watcher.js";
 
 const cluster = withCluster(test, { members: 1 });
 checkLeaks(test, cluster);
 const etcd = lazyClient(cluster);
-
-/** A watcher of `value`, closed when the test ends, also when an assertion fails. */
-function watcher<T>(t: ExecutionContext, value: EventValue<T>): Watcher<T> {
-  const w = value.watch();
-  t.teardown(() => w.close());
-  return w;
-}
 
 /** Puts `key` and returns the put's revision (the key's new mod revision). */
 async function put(

@@ -13,8 +13,6 @@ import {
   decoders,
   EtcdRangeValue,
   EtcdValue,
-  type EventValue,
-  type Watcher,
   WatchFailedError,
   type WatchStatus,
 } from "../../src/index.js";
@@ -22,17 +20,11 @@ import { lazyClient, withCluster } from "../harness/ava.js";
 import { etcdCredentials } from "../harness/tls.js";
 import { deadline, StatusLog } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
+import { watcher } from "../helpers/watcher.js";
 
 const cluster = withCluster(test, { members: 1, tls: true });
 checkLeaks(test, cluster);
 const etcd = lazyClient(cluster);
-
-/** A watcher of `value`, closed when the test ends. */
-function watcher<T>(t: ExecutionContext, value: EventValue<T>): Watcher<T> {
-  const w = value.watch();
-  t.teardown(() => w.close());
-  return w;
-}
 
 /**
  * A client made the way a user would (`createEtcdClient`), with `credentials`, closed
