@@ -7,11 +7,11 @@
 
 import { setTimeout as delay } from "node:timers/promises";
 import test from "ava";
-import { Range } from "etcd3";
 import type { WatchStreamPort } from "../../src/etcd/port.js";
 import { INTERNAL } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
+import { enableAuth, READER, ROOT } from "../helpers/auth.js";
 import { deadline, StatusLog } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
 
@@ -21,17 +21,9 @@ checkLeaks(test, cluster);
 
 test("an auth token that expired while the watch was idle is refreshed on reconnect", async (t) => {
   const open = cluster().client();
-  await open.role("root").create();
-  await open.user("root").create("root-password");
-  await open.user("root").addRole("root");
-  await open.role("reader").create();
-  await open.role("reader").grant([{ permission: "Read", range: Range.prefix("/app/") }]);
-  await open.user("reader").create("reader-password");
-  await open.user("reader").addRole("reader");
-  await open.auth.authEnable();
-  open.close();
-  const admin = cluster().client({ auth: { username: "root", password: "root-password" } });
-  const reader = cluster().client({ auth: { username: "reader", password: "reader-password" } });
+  await enableAuth(open, ["/app/"]);
+  const admin = cluster().client({ auth: ROOT });
+  const reader = cluster().client({ auth: READER });
 
   const calls: WatchStreamPort[] = [];
   const value = new EtcdValue(reader, "/app/token", {

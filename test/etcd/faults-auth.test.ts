@@ -10,6 +10,7 @@ import { type Etcd3, EtcdPermissionDeniedError, Range } from "etcd3";
 import { INTERNAL } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue, WatchFailedError } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
+import { enableAuth, READER, ROOT } from "../helpers/auth.js";
 import { deadline } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
 
@@ -25,22 +26,8 @@ async function setup(): Promise<{ admin: Etcd3; reader: Etcd3 }> {
   await open.put("/app/x").value("app 1");
   await open.put("/secret/x").value("secret");
   await open.put("/revoked/x").value("readable once");
-  await open.role("root").create();
-  await open.user("root").create("root-password");
-  await open.user("root").addRole("root");
-  await open.role("reader").create();
-  await open.role("reader").grant([
-    { permission: "Read", range: Range.prefix("/app/") },
-    { permission: "Read", range: Range.prefix("/revoked/") },
-  ]);
-  await open.user("reader").create("reader-password");
-  await open.user("reader").addRole("reader");
-  await open.auth.authEnable();
-  open.close();
-  clients = {
-    admin: cluster().client({ auth: { username: "root", password: "root-password" } }),
-    reader: cluster().client({ auth: { username: "reader", password: "reader-password" } }),
-  };
+  await enableAuth(open, ["/app/", "/revoked/"]);
+  clients = { admin: cluster().client({ auth: ROOT }), reader: cluster().client({ auth: READER }) };
   return clients;
 }
 

@@ -14,7 +14,7 @@
 
 import { fileURLToPath } from "node:url";
 import test, { type ExecutionContext } from "ava";
-import { type Etcd3, EtcdPermissionDeniedError, Range } from "etcd3";
+import { type Etcd3, EtcdPermissionDeniedError } from "etcd3";
 import { LIVENESS_PROBE_KEY } from "../../src/etcd/liveness-probe.js";
 import {
   BacklogDoneError,
@@ -25,6 +25,7 @@ import {
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { pickFreePorts } from "../harness/ports.js";
+import { enableAuth, READER } from "../helpers/auth.js";
 import { deadline, putRetrying, recommendedClient } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
@@ -185,18 +186,8 @@ test.serial(
 
 test("auth: a probe refused with permission denied counts as alive", async (t) => {
   const open = authCluster().client();
-  await open.role("root").create();
-  await open.user("root").create("root-password");
-  await open.user("root").addRole("root");
-  await open.role("app").create();
-  await open.role("app").grant({ permission: "Read", range: Range.prefix("/app/") });
-  await open.user("app").create("app-password");
-  await open.user("app").addRole("app");
-  await open.auth.authEnable();
-  open.close();
-  const app = recommendedClient(authCluster().endpoints, {
-    auth: { username: "app", password: "app-password" },
-  });
+  await enableAuth(open, ["/app/"]);
+  const app = recommendedClient(authCluster().endpoints, { auth: READER });
   t.teardown(() => app.close());
   await t.throwsAsync(
     app.get(LIVENESS_PROBE_KEY).string(),
