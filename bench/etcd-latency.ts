@@ -197,7 +197,7 @@ export async function latencyRows(etcd: BenchEtcd, sizes: EtcdSizes): Promise<Ro
       pass: ratio <= max,
       note:
         `p${p} of all samples of ${sizes.latencyRounds} alternating rounds of ${puts} sequential puts per side (one side attached at a time, after ${warmUpPuts} unmeasured warm-up puts each). ` +
-        `Cross-check with both attached, the same ${shared.ours.length.toLocaleString("en-US")} puts measured on both: ${fmt(sharedOurs)} vs ${fmt(sharedBaseline)} ms (ratio ${fmt(sharedOurs / sharedBaseline)}). +
+        `Cross-check with both attached, the same ${shared.ours.length.toLocaleString("en-US")} puts measured on both: ${fmt(sharedOurs)} vs ${fmt(sharedBaseline)} ms (ratio ${fmt(sharedOurs / sharedBaseline)}).` +
         (p === 99
           ? " With other work on the machine (load average 1–6), this p99 ratio has ranged from 0.89 to 1.78 between runs, one run of two missing the target: the slow samples are spread evenly over the rounds, as many exceed 1 ms on each side, and with both attached the same puts give 0.96–1.07; the library's own time from data to get() returning is 11–26 µs at p99."
           : ""),
