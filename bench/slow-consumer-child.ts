@@ -13,7 +13,7 @@
 
 import { setTimeout as delay } from "node:timers/promises";
 import type { IKeyValue, IWatchResponse } from "etcd3";
-import { INTERNAL } from "../src/etcd/value-options.js";
+import { withInternal } from "../src/etcd/value-options.js";
 import { createEtcdClient, EtcdRangeValue } from "../src/index.js";
 import { Arrivals, gc, now, untilLive } from "./etcd-common.js";
 
@@ -65,8 +65,9 @@ async function ours(): Promise<Side> {
   const range = new EtcdRangeValue(
     client,
     { prefix },
-    {
-      [INTERNAL]: {
+    withInternal(
+      {},
+      {
         hooks: {
           watchCreated: (call) => {
             call.on("data", (response: IWatchResponse) => {
@@ -76,7 +77,7 @@ async function ours(): Promise<Side> {
           },
         },
       },
-    },
+    ),
   );
   const watcher = range.watch();
   const held = new Arrivals();

@@ -11,7 +11,6 @@ import { probeOnce } from "./etcd/liveness-probe.js";
 import { type EtcdPort, portOf } from "./etcd/port.js";
 import { observeRequestOutcomes } from "./etcd/request-outcomes.js";
 import type { EventValue, Watcher } from "./event/contract.js";
-import { WatcherClosedError } from "./event/errors.js";
 import { LatestSlot } from "./event/latest-slot.js";
 
 const identity = (alive: boolean): boolean => alive;
@@ -42,8 +41,9 @@ const identity = (alive: boolean): boolean => alive;
  *   whichever is later. While a probe is in flight, other requests' outcomes are
  *   ignored: the probe reports within `timeout` ms.
  * - **Closing**: `close()` stops probing; a probe in flight is ignored. Every `get()`,
- *   pending or later, of any watcher rejects with `WatcherClosedError` (so a
- *   `for await` loop over a watcher ends by throwing it). Idempotent.
+ *   pending or later, of any watcher rejects with `WatcherClosedError`, and a
+ *   `for await` loop over a watcher ends normally, as after the watcher's own close.
+ *   Idempotent.
  * - **Process exit**: while no watcher that has called `get()` is open, the liveness
  *   object keeps the process alive by nothing of its own; while one is, it keeps it
  *   alive (like an `EtcdValue` watcher): an idle etcd3 client holds nothing, so a
@@ -114,7 +114,8 @@ export class EtcdLiveness implements EventValue<boolean> {
   /**
    * Stops probing and stops listening to the client's other requests; the result of a
    * probe in flight is ignored. Every pending and later `get()` of every watcher rejects
-   * with `WatcherClosedError`. Idempotent; never throws; does not close the client.
+   * with `WatcherClosedError`, and `for await` loops over them end normally.
+   * Idempotent; never throws; does not close the client.
    */
   close(): void {
     if (this.#closed) return;
@@ -123,8 +124,7 @@ export class EtcdLiveness implements EventValue<boolean> {
     this.#next = undefined;
     this.#holdProcess(false);
     this.#outcomes?.dispose();
-    this.#slot.reset(); // not ready: watchers see the failure, not the last result
-    this.#slot.fail(new WatcherClosedError());
+    this.#slot.close();
   }
 
   #probe(): void {

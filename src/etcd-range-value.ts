@@ -12,12 +12,7 @@ import type { StoredKv } from "./etcd/range-read.js";
 import { RangeSync } from "./etcd/range-sync.js";
 import { RangeWatchSource, type SortedSnapshot } from "./etcd/range-watch-source.js";
 import { StatusSlot } from "./etcd/status-slot.js";
-import {
-  type EtcdValueOptions,
-  type InternalOptions,
-  requireString,
-  resolveOptions,
-} from "./etcd/value-options.js";
+import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
 import type { EventValue, Watcher } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
@@ -77,7 +72,6 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
   readonly #status = new StatusSlot();
   readonly #cache: DecodeCache<T>;
   #users = 0;
-  #loaded = false;
   #sorted: SortedSnapshot | undefined;
   #built: RangeSnapshot<T> | undefined;
 
@@ -87,11 +81,7 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
    *   or `{ start, end }` for `[start, end)`; an `end` of `"\0"` means "to the end".
    * @throws TypeError for a malformed range (`start >= end`), client or options.
    */
-  constructor(
-    client: Etcd3 | Namespace,
-    range: KeyRangeSpec,
-    options?: EtcdValueOptions<T> & InternalOptions,
-  ) {
+  constructor(client: Etcd3 | Namespace, range: KeyRangeSpec, options?: EtcdValueOptions<T>) {
     const resolved = resolveOptions(client, options);
     const keys = toKeyRange(client.prefix, range);
     this.#cache = new DecodeCache(resolved.decoder);
@@ -105,20 +95,17 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
       this.#users -= 1;
       if (this.#users > 0) return;
       this.#sync.stop();
-      this.#loaded = false;
       this.#perKey.reset();
       this.#snapshots.reset();
       this.#invalidate();
     };
-    const startPerKey = (): void => {
-      start();
-      if (this.#loaded) this.#perKey.markReady();
-    };
     const startSnapshots = (): void => {
       start();
-      if (this.#loaded) this.#snapshots.publish(this.#sync, this.#sync.revision);
+      // The sync already runs for per-key watchers (which become ready at every read,
+      // watched or not): the first snapshot watcher takes the current state.
+      if (this.#perKey.ready) this.#snapshots.publish(this.#sync, this.#sync.revision);
     };
-    this.#perKey = new RangeWatchSource(() => this.#sortedSnapshot(), startPerKey, stop);
+    this.#perKey = new RangeWatchSource(() => this.#sortedSnapshot(), start, stop);
     this.#snapshots = new LatestSlot({ ready: false, lifecycle: { start: startSnapshots, stop } });
     this.#sync = new RangeSync({
       port: portOf(client),
@@ -134,7 +121,6 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
           if (this.#snapshots.users > 0) this.#snapshots.publish(this.#sync, revision);
         },
         onRead: (revision) => {
-          this.#loaded = true;
           this.#perKey.markReady();
           if (!this.#snapshots.ready) this.#snapshots.publish(this.#sync, revision);
         },

@@ -11,12 +11,7 @@ import { portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
 import { RangeSync } from "./etcd/range-sync.js";
 import { StatusSlot } from "./etcd/status-slot.js";
-import {
-  type EtcdValueOptions,
-  type InternalOptions,
-  requireString,
-  resolveOptions,
-} from "./etcd/value-options.js";
+import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
 import type { EventValue, Watcher } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
@@ -71,11 +66,7 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
    * @throws TypeError for a client that is not an etcd3 client, a non-string key, a key
    *   with a lone surrogate, an empty key outside a namespace, or malformed options.
    */
-  constructor(
-    client: Etcd3 | Namespace,
-    key: string,
-    options?: EtcdValueOptions<T> & InternalOptions,
-  ) {
+  constructor(client: Etcd3 | Namespace, key: string, options?: EtcdValueOptions<T>) {
     const resolved = resolveOptions(client, options);
     this.#key = requireString("key", key);
     if (key === "" && client.prefix.length === 0) {

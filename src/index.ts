@@ -4,7 +4,11 @@
  * @module
  */
 
-export { ETCD_WATCH_CHANNEL, type EtcdWatchMessage } from "./etcd/diagnostics.js";
+export {
+  ETCD_WATCH_CHANNEL,
+  type EtcdWatchMessage,
+  type WatchEndReason,
+} from "./etcd/diagnostics.js";
 export type { EtcdLivenessOptions } from "./etcd/liveness-options.js";
 export type { EtcdValueOptions } from "./etcd/value-options.js";
 export type { WatchStatus } from "./etcd/watch-status.js";

@@ -18,9 +18,16 @@ export type EtcdWatchMessage =
   /** An etcd watch was created on the server, from `startRevision`. */
   | { type: "watch-created"; target: string; startRevision: number }
   /** That watch ended; `reason` says why (`closed` when we ended it). */
-  | { type: "watch-ended"; target: string; reason: string }
+  | { type: "watch-ended"; target: string; reason: WatchEndReason }
   /** The range was read whole at `revision` (initial read or resync). */
   | { type: "read"; target: string; revision: number; keys: number };
+
+/**
+ * Why a watch ended: `broken` (the connection failed or the server ended the stream),
+ * `stalled` (no answer to a progress request), `compacted`, `cancelled` (by etcd, e.g.
+ * permission denied), `closed` (by the library: the last watcher closed, or a resync).
+ */
+export type WatchEndReason = "broken" | "stalled" | "compacted" | "cancelled" | "closed";
 
 const watchChannel = channel(ETCD_WATCH_CHANNEL);
 

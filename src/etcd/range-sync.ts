@@ -167,7 +167,8 @@ export class RangeSync {
 
   /** Stops: closes the stream, drops the state, forgets pending retries. */
   stop(): void {
-    if (!this.#running) return;
+    // Also after a failure (which stopped the loop itself): the state is dropped, so a
+    // later start() reads afresh, and the status says nobody is watching.
     this.#running = false;
     this.#generation += 1;
     this.#stream?.close();
@@ -197,12 +198,16 @@ export class RangeSync {
         if (current()) this.#fail(error);
         return;
       }
+      if (!current()) {
+        stream.close(); // stopped while the create was being confirmed
+        return;
+      }
       this.#stream = stream;
       const { target } = this.#options;
       publishWatchEvent({ type: "watch-created", target, startRevision: this.#resume });
       const createdAt = Date.now();
       this.#everLive = true;
-      this.#status({ state: "live", revision: this.#resume });
+      this.#status({ state: "live", revision: this.#resume + this.#offset });
       const end = await stream.ended;
       publishWatchEvent({ type: "watch-ended", target, reason: end.reason });
       if (!current()) return;
@@ -346,7 +351,11 @@ export class RangeSync {
       const key = keyId(port.prefix, kv.key);
       next.set(key, kv);
       const old = this.#entries.get(key);
-      if (dataLost || old === undefined || old.modRevision !== kv.modRevision) {
+      // After data loss revisions mean nothing across the gap: compare the bytes.
+      const changed = dataLost
+        ? old === undefined || !old.value.equals(kv.value)
+        : old === undefined || old.modRevision !== kv.modRevision;
+      if (changed) {
         changes.push({ key, kv, revision: dataLost ? readRevision : kv.modRevision + offset });
       }
     }
@@ -424,7 +433,7 @@ export class RangeSync {
     if (error instanceof EtcdInvalidAuthTokenError) this.#refreshAuth = true;
     this.#status({
       state: this.#everLive ? "stale" : "connecting",
-      ...(this.#resume > 0 ? { revision: this.#resume } : {}),
+      ...(this.#resume > 0 ? { revision: this.#resume + this.#offset } : {}),
       error,
     });
   }

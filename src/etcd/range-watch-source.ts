@@ -89,10 +89,7 @@ export class RangeWatchSource implements WatchSource {
 
   acquire(): void {
     this.#users += 1;
-    if (this.#users === 1) {
-      this.#failure = undefined;
-      this.#start();
-    }
+    if (this.#users === 1) this.#start();
   }
 
   release(): void {
@@ -100,9 +97,13 @@ export class RangeWatchSource implements WatchSource {
     if (this.#users === 0) this.#stop();
   }
 
-  /** Forgets readiness: watchers wait for the next `markReady()`. */
+  /**
+   * Forgets readiness and failure, when the value's sync has stopped: watchers wait for
+   * the next `markReady()`.
+   */
   reset(): void {
     this.#ready = false;
+    this.#failure = undefined;
   }
 
   /** Internal: a watcher starts tracking changes into `dirty` at the current snapshot. */

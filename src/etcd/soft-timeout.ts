@@ -22,6 +22,7 @@ export function withSoftTimeout<T>(promise: Promise<T>, ms: number, what: string
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RequestTimeoutError(what, ms)), ms);
+    timer.unref(); // the request itself keeps the process alive while it matters
   });
   promise.catch(() => {}); // may settle after the timeout: nobody awaits it then
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

@@ -24,11 +24,6 @@ export class StatusSlot implements EventValue<WatchStatus> {
     this.#slot.publish(Object.freeze(status), this.#slot.revision + 1);
   }
 
-  /** The newest status. */
-  get current(): WatchStatus {
-    return this.#slot.entry as WatchStatus;
-  }
-
   watch(): Watcher<WatchStatus> {
     return this.#slot.watch((status) => status);
   }

@@ -23,7 +23,9 @@ export interface EtcdValueOptions<T> {
    * (`jitter: "full"`), attempts unlimited. A finite `numOfAttempts`, or a `retry`
    * callback that returns false, turns the fault that exhausted it into a permanent
    * `WatchFailedError`. A stream that fails within 1 s of connecting waits before its
-   * next attempt too, so a flapping member is not hammered.
+   * next attempt too, so a flapping member is not hammered. A retry delay under way when
+   * the last watcher closes still runs out (its timer cannot be cancelled): the process
+   * can exit at most `maxDelay` ms after that close.
    */
   backoff?: BackoffOptions;
 }
@@ -31,9 +33,21 @@ export interface EtcdValueOptions<T> {
 /** Not public: test seams and timing, reachable only through this module's symbol. */
 export const INTERNAL = Symbol("event-value internal options");
 
-/** Internal options, keyed by {@link INTERNAL}. */
+/** Internal options, keyed by {@link INTERNAL}; kept out of the public option type. */
 export interface InternalOptions {
   [INTERNAL]?: { hooks?: RangeSyncHooks; tuning?: Partial<WatchTuning> };
+}
+
+/**
+ * `options` with internal settings attached, for tests and benchmarks. The public
+ * constructors take `EtcdValueOptions<T>` only, so their declarations name no internal
+ * type; this is the one place that bridges the two.
+ */
+export function withInternal<T = Uint8Array>(
+  options: EtcdValueOptions<T>,
+  internal: NonNullable<InternalOptions[typeof INTERNAL]>,
+): EtcdValueOptions<T> {
+  return { ...options, [INTERNAL]: internal } as EtcdValueOptions<T>;
 }
 
 /** Options with defaults applied. */
@@ -47,7 +61,7 @@ export interface ResolvedOptions<T> {
 /** Checks the client and options; throws a `TypeError` naming what is wrong. */
 export function resolveOptions<T>(
   client: Etcd3 | Namespace,
-  options: (EtcdValueOptions<T> & InternalOptions) | undefined,
+  options: EtcdValueOptions<T> | undefined,
 ): ResolvedOptions<T> {
   if (
     typeof client !== "object" ||
@@ -64,7 +78,7 @@ export function resolveOptions<T>(
   if (typeof backoff !== "object" || backoff === null) {
     throw new TypeError("Expected `backoff` to be exponential-backoff options");
   }
-  const internal = options?.[INTERNAL];
+  const internal = (options as InternalOptions | undefined)?.[INTERNAL];
   return {
     decoder,
     backoff,

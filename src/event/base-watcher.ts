@@ -33,6 +33,11 @@ export interface WatchSource {
   readonly ready: boolean;
   /** A permanent failure: thrown once everything that had arrived has been returned. */
   readonly failure: Error | undefined;
+  /**
+   * True once the value itself is closed (e.g. `EtcdLiveness.close()`): every get then
+   * rejects with `WatcherClosedError`, as if each watcher had been closed.
+   */
+  readonly closed?: boolean;
   /** Called at a watcher's first `get()`; starts I/O if this is the first user. */
   acquire(): void;
   /** Called at `close()` of a watcher that called `acquire()`; exactly once. */
@@ -118,11 +123,6 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     return this.#revision;
   }
 
-  /** True once `close()` has been called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   get(options?: AbortSignal | GetOptions<T>): Promise<T> {
     let filter: ((value: T) => boolean) | undefined;
     let backlogOnly = false;
@@ -143,6 +143,12 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
       collected.register(this, releaser(this.#source, this.cleanupWhenCollected()), this);
     }
     const outcome = this.#attempt(filter, backlogOnly);
+    // The decoder or the filter may have closed the watcher or aborted the signal.
+    if (this.#closed || signal?.aborted) {
+      this.#takeValue();
+      this.#takeError();
+      return Promise.reject(this.#closed ? new WatcherClosedError() : signal?.reason);
+    }
     if (outcome === Outcome.Value) return Promise.resolve(this.#takeValue());
     if (outcome === Outcome.Error) return Promise.reject(this.#takeError());
     return new Promise<T>((resolve, reject) => {
@@ -170,7 +176,8 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
         try {
           value = await this.get();
         } catch (error) {
-          if (error instanceof WatcherClosedError && this.#closed) return;
+          // Closed from outside (the watcher or its value): the loop ends normally.
+          if (error instanceof WatcherClosedError && (this.#closed || this.#source.closed)) return;
           throw error;
         }
         yield value;
@@ -188,6 +195,10 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
   /** Tries to serve a get now; the result is left in `#value` or `#error`. */
   #attempt(filter: ((value: T) => boolean) | undefined, backlogOnly: boolean): Outcome {
     const source = this.#source;
+    if (source.closed === true) {
+      this.#error = new WatcherClosedError();
+      return Outcome.Error;
+    }
     if (source.ready) {
       for (;;) {
         let taken: Taken<T> | undefined;
@@ -244,6 +255,12 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     const waiter = this.#waiter;
     if (waiter === undefined) return;
     const outcome = this.#attempt(waiter.filter, waiter.backlogOnly);
+    if (this.#waiter !== waiter) {
+      // Closed or aborted from inside the decoder or the filter: that get is settled.
+      this.#takeValue();
+      this.#takeError();
+      return;
+    }
     if (outcome === Outcome.Wait) this.#register();
     else if (outcome === Outcome.Value) this.#settle(this.#takeValue(), false);
     else this.#settle(this.#takeError(), true);
@@ -254,10 +271,18 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     if (waiter?.signal !== undefined) this.#settle(waiter.signal.reason, true);
   };
 
-  /** Ends the pending get. A stale registration in the notifier stays; it is harmless. */
+  /**
+   * Ends the pending get, if any, and removes what it registered (the wake-up, the
+   * abort listener), so a closed or aborted watcher is not kept by the value.
+   */
   #settle(result: unknown, failed: boolean): void {
-    const waiter = this.#waiter as Waiter<T>;
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
     this.#waiter = undefined;
+    if (this.#registered) {
+      this.#registered = false;
+      this.#source.changes.delete(this.#wake);
+    }
     waiter.signal?.removeEventListener("abort", this.#onAbort);
     if (failed) waiter.reject(result);
     else waiter.resolve(result as T);

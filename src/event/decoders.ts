@@ -19,8 +19,9 @@ import { DecodeError } from "./errors.js";
 
 /**
  * Turns the bytes of a value into a `T`; throws to reject the value. `key` is the key
- * the bytes belong to, for messages. Must be synchronous and should not keep `bytes`
- * (the buffer may be reused).
+ * the bytes belong to, for messages. Must be synchronous. `bytes` is the value as
+ * received, shared by every watcher (`decoders.bytes` returns it as it is): do not
+ * modify it.
  */
 export type Decoder<T> = (bytes: Uint8Array, key: string) => T;
 

@@ -29,11 +29,12 @@ export class LatestSlot<E> implements WatchSource {
   #revision = 0;
   #ready: boolean;
   #failure: Error | undefined;
+  #closed = false;
   #users = 0;
 
   /**
    * @param options.ready whether the initial state is already known (default `true`;
-   *   `false` makes watchers wait for the first `publish()` or `markReady()`).
+   *   `false` makes watchers wait for the first `publish()`).
    * @param options.lifecycle started by the first watcher's `get()`, stopped when the
    *   last of those watchers closes (and started again by a later one).
    */
@@ -77,21 +78,28 @@ export class LatestSlot<E> implements WatchSource {
     this.changes.notify();
   }
 
-  /** Marks the initial state as known without an entry (e.g. an absent key). */
-  markReady(): void {
-    if (this.#ready) return;
-    this.#ready = true;
-    this.changes.notify();
-  }
-
   /**
    * Forgets readiness and failure (the entry stays, for revision ordering): watchers
-   * wait for the next `publish()` or `markReady()`. For a source that stopped and will
+   * wait for the next `publish()`. For a source that stopped and will
    * read its state again.
    */
   reset(): void {
     this.#ready = false;
     this.#failure = undefined;
+  }
+
+  /** True once {@link LatestSlot.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes the value: every pending and later get of every watcher rejects with a
+   * `WatcherClosedError`, and `for await` loops over them end normally.
+   */
+  close(): void {
+    this.#closed = true;
+    this.changes.notify();
   }
 
   /** Records a permanent failure; watchers throw it once they have taken the entry. */

@@ -8,25 +8,29 @@
 export type Wake = () => void;
 
 /**
- * A list of one-shot wake-ups. `notify()` runs every wake-up registered before it and
+ * A set of one-shot wake-ups. `notify()` runs every wake-up registered before it and
  * forgets them; one registered during `notify()` (a watcher that found nothing it wants
- * yet) waits for the next one. Registering the same wake-up twice before a `notify()`
- * runs it twice: callers keep a flag. Memory is one entry per waiting watcher, whatever
- * the rate of notifications.
+ * yet) waits for the next one. Memory is one entry per waiting watcher, whatever the
+ * rate of notifications; a watcher that stops waiting (abort, close) deletes its entry.
  */
 export class Notifier {
-  #waiting: Wake[] = [];
+  #waiting = new Set<Wake>();
 
-  /** Registers `wake` for the next `notify()`. */
+  /** Registers `wake` for the next `notify()` (once, however often it is added). */
   add(wake: Wake): void {
-    this.#waiting.push(wake);
+    this.#waiting.add(wake);
+  }
+
+  /** Unregisters `wake`; a no-op when it is not registered. */
+  delete(wake: Wake): void {
+    this.#waiting.delete(wake);
   }
 
   /** Runs and forgets every wake-up registered so far. Wake-ups must not throw. */
   notify(): void {
     const waiting = this.#waiting;
-    if (waiting.length === 0) return;
-    this.#waiting = [];
+    if (waiting.size === 0) return;
+    this.#waiting = new Set();
     for (const wake of waiting) wake();
   }
 }

@@ -24,9 +24,10 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { setTimeout as delay } from "node:timers/promises";
 import test, { type ExecutionContext } from "ava";
 import { Etcd3, type IRequestOp } from "etcd3";
-import { INTERNAL, type InternalOptions } from "../../src/etcd/value-options.js";
+import { type EtcdValueOptions, withInternal } from "../../src/etcd/value-options.js";
 import {
   createEtcdClient,
+  type Decoder,
   decoders,
   ETCD_WATCH_CHANNEL,
   EtcdRangeValue,
@@ -121,12 +122,8 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
   ] as const) {
     const oneTrail = new StatusTrail(`${name} EtcdValue`);
     const rangeTrail = new StatusTrail(`${name} range`);
-    const one = new EtcdValue(client, key0, { decoder: decoders.text, ...oneTrail.options });
-    const range = new EtcdRangeValue(
-      client,
-      { prefix },
-      { decoder: decoders.text, ...rangeTrail.options },
-    );
+    const one = new EtcdValue(client, key0, oneTrail.options(decoders.text));
+    const range = new EtcdRangeValue(client, { prefix }, rangeTrail.options(decoders.text));
     oneTrail.follow(one);
     rangeTrail.follow(range);
     trails.push(oneTrail, rangeTrail);
@@ -221,12 +218,12 @@ class StatusTrail {
   constructor(readonly name: string) {}
 
   /** Options for the value: a hook noting where each watch is created. */
-  get options(): InternalOptions {
+  options<T>(decoder: Decoder<T>): EtcdValueOptions<T> {
     const watchCreated = (_call: unknown, member: string | undefined): void => {
       const index = proxies.findIndex((proxy) => proxy.url.endsWith(`:${member?.split(":")[1]}`));
       this.#lines.push({ at: Date.now(), text: `watch created on m${index}` });
     };
-    return { [INTERNAL]: { hooks: { watchCreated } } };
+    return withInternal({ decoder }, { hooks: { watchCreated } });
   }
 
   follow(value: { status(): EventValue<WatchStatus> }): void {

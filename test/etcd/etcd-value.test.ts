@@ -6,7 +6,7 @@
 
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import test from "ava";
-import { INTERNAL } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
 import {
   DecodeError,
   decoders,
@@ -79,17 +79,23 @@ test("get: a put of identical bytes is a new revision", async (t) => {
 test("get: a write between the initial read and the watch is not lost", async (t) => {
   await etcd().put("/gap/key").value("before");
   let written = 0;
-  const value = new EtcdValue(etcd(), "/gap/key", {
-    decoder: decoders.text,
-    [INTERNAL]: {
-      hooks: {
-        afterRead: async () => {
-          // The window between the read at R and the watch from R+1, held open.
-          if (written++ === 0) await etcd().put("/gap/key").value("in the gap");
+  const value = new EtcdValue(
+    etcd(),
+    "/gap/key",
+    withInternal(
+      {
+        decoder: decoders.text,
+      },
+      {
+        hooks: {
+          afterRead: async () => {
+            // The window between the read at R and the watch from R+1, held open.
+            if (written++ === 0) await etcd().put("/gap/key").value("in the gap");
+          },
         },
       },
-    },
-  });
+    ),
+  );
   const w = value.watch();
   t.is(await w.get(), "before", "the read's value comes first");
   t.is(await w.get(), "in the gap", "the write in the gap arrives through the watch");

@@ -8,7 +8,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import test from "ava";
 import type { WatchStreamPort } from "../../src/etcd/port.js";
-import { INTERNAL } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { enableAuth, READER, ROOT } from "../helpers/auth.js";
@@ -26,10 +26,16 @@ test("an auth token that expired while the watch was idle is refreshed on reconn
   const reader = cluster().client({ auth: READER });
 
   const calls: WatchStreamPort[] = [];
-  const value = new EtcdValue(reader, "/app/token", {
-    decoder: decoders.text,
-    [INTERNAL]: { hooks: { watchCreated: (call) => calls.push(call) } },
-  });
+  const value = new EtcdValue(
+    reader,
+    "/app/token",
+    withInternal(
+      {
+        decoder: decoders.text,
+      },
+      { hooks: { watchCreated: (call) => calls.push(call) } },
+    ),
+  );
   const log = new StatusLog(value);
   t.teardown(() => log.close());
   const w = value.watch();

@@ -7,7 +7,7 @@
 
 import test from "ava";
 import { type Etcd3, EtcdPermissionDeniedError, Range } from "etcd3";
-import { INTERNAL } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue, WatchFailedError } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { enableAuth, READER, ROOT } from "../helpers/auth.js";
@@ -85,19 +85,25 @@ test.serial(
     t.teardown(() => app.close());
     await app.get();
 
-    const value = new EtcdValue(reader, "/revoked/x", {
-      decoder: decoders.text,
-      [INTERNAL]: {
-        hooks: {
-          // Between the read and the watch, the role loses its read access.
-          afterRead: async () => {
-            await admin
-              .role("reader")
-              .revoke({ permission: "Read", range: Range.prefix("/revoked/") });
+    const value = new EtcdValue(
+      reader,
+      "/revoked/x",
+      withInternal(
+        {
+          decoder: decoders.text,
+        },
+        {
+          hooks: {
+            // Between the read and the watch, the role loses its read access.
+            afterRead: async () => {
+              await admin
+                .role("reader")
+                .revoke({ permission: "Read", range: Range.prefix("/revoked/") });
+            },
           },
         },
-      },
-    });
+      ),
+    );
     const w = value.watch();
     t.teardown(() => w.close());
     t.is(await w.get(), "readable once", "the read was allowed");

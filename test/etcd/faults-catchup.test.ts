@@ -8,7 +8,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import test from "ava";
 import type { IWatchResponse } from "etcd3";
-import { INTERNAL } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
 import {
   decoders,
   ETCD_WATCH_CHANNEL,
@@ -51,9 +51,11 @@ test.serial(
     const value = new EtcdRangeValue(
       client,
       { prefix: "/catchup/" },
-      {
-        decoder: decoders.text,
-        [INTERNAL]: {
+      withInternal(
+        {
+          decoder: decoders.text,
+        },
+        {
           hooks: {
             afterRead: async () => {
               if (finalRevision !== 0) return;
@@ -80,7 +82,7 @@ test.serial(
             },
           },
         },
-      },
+      ),
     );
     const log = new StatusLog(value);
     const w = value.watch();

@@ -8,7 +8,7 @@
 import test, { type ExecutionContext } from "ava";
 import type { Etcd3 } from "etcd3";
 import { portOf } from "../../src/etcd/port.js";
-import { INTERNAL } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue, type Watcher } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import type { EtcdMember } from "../harness/etcd-member.js";
@@ -33,10 +33,16 @@ function trackedValue(
   members: (string | undefined)[];
 } {
   const members: (string | undefined)[] = [];
-  const value = new EtcdValue(client, key, {
-    decoder: decoders.text,
-    [INTERNAL]: { hooks: { watchCreated: (_call, member) => members.push(member) } },
-  });
+  const value = new EtcdValue(
+    client,
+    key,
+    withInternal(
+      {
+        decoder: decoders.text,
+      },
+      { hooks: { watchCreated: (_call, member) => members.push(member) } },
+    ),
+  );
   return { value, members };
 }
 

@@ -6,7 +6,7 @@
  */
 
 import test from "ava";
-import { INTERNAL } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
 import { EtcdValue } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { deadline } from "../helpers/faults.js";
@@ -23,20 +23,25 @@ test("a watch catch-up over 4 MiB arrives whole on a client with default limits"
   const key = "/large/catch-up";
   await client.put(key).value("small");
   let last = 0;
-  const value = new EtcdValue(client, key, {
-    [INTERNAL]: {
-      hooks: {
-        // Between the read at R and the watch from R+1: 8 MiB of puts to replay.
-        afterRead: async () => {
-          if (last !== 0) return;
-          for (let i = 1; i <= PUTS; i++) {
-            const response = await client.put(key).value(Buffer.alloc(VALUE_BYTES, i)).exec();
-            last = Number(response.header.revision);
-          }
+  const value = new EtcdValue(
+    client,
+    key,
+    withInternal(
+      {},
+      {
+        hooks: {
+          // Between the read at R and the watch from R+1: 8 MiB of puts to replay.
+          afterRead: async () => {
+            if (last !== 0) return;
+            for (let i = 1; i <= PUTS; i++) {
+              const response = await client.put(key).value(Buffer.alloc(VALUE_BYTES, i)).exec();
+              last = Number(response.header.revision);
+            }
+          },
         },
       },
-    },
-  });
+    ),
+  );
   const w = value.watch();
   t.teardown(() => w.close());
   t.deepEqual(Buffer.from((await w.get()) ?? []), Buffer.from("small"), "the read's value");

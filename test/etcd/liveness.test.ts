@@ -229,6 +229,19 @@ test("close: pending and later gets reject with WatcherClosedError; probing stop
   t.is(probes, probesAtClose, "no probe after close(), over at least two intervals");
 });
 
+test("close: a for await loop over a watcher ends normally when the liveness closes", async (t) => {
+  const value = liveness(t, client(t), { interval: 200 });
+  let results = 0;
+  const loop = (async () => {
+    for await (const _ of value.watch()) {
+      results += 1;
+      if (results === 2) value.close();
+    }
+  })();
+  await t.notThrowsAsync(loop, "the loop ends without an error");
+  t.is(results, 2);
+});
+
 test("close: a process that used liveness objects, closed them and its clients exits by itself", async (t) => {
   const [deadPort] = await pickFreePorts(1);
   const result = await runNode(fixture, {}, [

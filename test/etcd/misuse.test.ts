@@ -16,7 +16,7 @@ import {
   GRPCInvalidArgumentError,
   GRPCResourceExhastedError,
 } from "etcd3";
-import { INTERNAL } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
 import {
   DecodeError,
   type Decoder,
@@ -237,7 +237,7 @@ test("closed client: client.close() while watching: pending gets reject with Wat
   const client = ownClient(t);
   await client.put("/closed/while/key").value("v");
   // A short idle check so the test is quick; by default the close is seen within 3 s.
-  const tuning = { [INTERNAL]: { tuning: { idleCheckMs: 200 } } };
+  const tuning = withInternal({}, { tuning: { idleCheckMs: 200 } });
   const value = new EtcdValue(client, "/closed/while/key", tuning);
   const range = new EtcdRangeValue(client, { prefix: "/closed/while/" }, tuning);
   const log = new StatusLog(value);

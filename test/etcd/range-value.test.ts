@@ -9,7 +9,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import test from "ava";
 import type { Etcd3, Namespace } from "etcd3";
-import { INTERNAL } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
 import {
   BacklogDoneError,
   DecodeError,
@@ -453,9 +453,11 @@ function withGap(prefix: string, inGap: () => Promise<void>): EtcdRangeValue<str
   return new EtcdRangeValue(
     etcd(),
     { prefix },
-    {
-      decoder: decoders.text,
-      [INTERNAL]: {
+    withInternal(
+      {
+        decoder: decoders.text,
+      },
+      {
         hooks: {
           afterRead: async () => {
             // The window between the read at R and the watch from R+1, held open.
@@ -463,7 +465,7 @@ function withGap(prefix: string, inGap: () => Promise<void>): EtcdRangeValue<str
           },
         },
       },
-    },
+    ),
   );
 }
 

@@ -22,8 +22,8 @@ import { RangeSync, type SyncedChange } from "../../src/etcd/range-sync.js";
 import { DEFAULT_TUNING } from "../../src/etcd/retry-policy.js";
 import {
   type EtcdValueOptions,
-  INTERNAL,
   type InternalOptions,
+  withInternal,
 } from "../../src/etcd/value-options.js";
 import {
   decoders,
@@ -41,16 +41,18 @@ const etcd = lazyClient(cluster);
 /** Options that run `inGap` once, between the first read and the first watch. */
 function holdingGap(inGap: () => Promise<void>): EtcdValueOptions<string> & InternalOptions {
   let reads = 0;
-  return {
-    decoder: decoders.text,
-    [INTERNAL]: {
+  return withInternal(
+    {
+      decoder: decoders.text,
+    },
+    {
       hooks: {
         afterRead: async () => {
           if (reads++ === 0) await inGap();
         },
       },
     },
-  };
+  );
 }
 
 /**

@@ -1,9 +1,9 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import test from "ava";
-import { BacklogDoneError, MemoryValue } from "../../src/index.js";
+import { BacklogDoneError, MemoryValue, WatcherClosedError } from "../../src/index.js";
 import { watcherContract } from "../contract/watcher-contract.js";
-import { isPending } from "../helpers/pending.js";
+import { flush, isPending } from "../helpers/pending.js";
 
 watcherContract(test, "MemoryValue", async () => {
   const value = new MemoryValue<string>("initial");
@@ -143,4 +143,59 @@ test("memory: a stalled watcher under 1,000,000 sets keeps O(1) memory", async (
   t.true(growth < 4 * 1024 * 1024, `heap grew by ${growth} bytes; must stay O(1)`);
   t.deepEqual(await pending, { n: 1_000_000 });
   t.deepEqual(await stalled.get(), { n: 1_000_000 }, "the stalled watcher skips to the newest");
+});
+
+test("close: a watcher closed while its get was pending is not kept by the value", async (t) => {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const value = new MemoryValue(0);
+  let ref: WeakRef<object> | undefined;
+  await (async () => {
+    const w = value.watch();
+    await w.get();
+    const pending = w.get().catch(() => {});
+    w.close();
+    await pending;
+    ref = new WeakRef(w);
+  })();
+  await flush();
+  gc();
+  t.is(ref?.deref(), undefined, "the closed watcher was collected without a set()");
+});
+
+test("close: a filter that closes its own watcher rejects that get, nothing throws", async (t) => {
+  const value = new MemoryValue(0);
+  const w = value.watch();
+  await w.get();
+  const pending = w.get({
+    filter: () => {
+      w.close();
+      return true;
+    },
+  });
+  value.set(1);
+  await t.throwsAsync(pending, { instanceOf: WatcherClosedError });
+  const now = new MemoryValue(0).watch();
+  const closing = now.get({
+    filter: () => {
+      now.close();
+      return true;
+    },
+  });
+  await t.throwsAsync(closing, { instanceOf: WatcherClosedError }, "also when served at once");
+});
+
+test("abort: a filter that aborts its own signal rejects that get with the reason", async (t) => {
+  const value = new MemoryValue(0);
+  const w = value.watch();
+  const controller = new AbortController();
+  const reason = new Error("aborted from the filter");
+  const pending = w.get({
+    signal: controller.signal,
+    filter: () => {
+      controller.abort(reason);
+      return true;
+    },
+  });
+  t.is(await pending.catch((error: unknown) => error), reason);
 });
