@@ -8,7 +8,7 @@ import type { IDisposable } from "cockatiel";
 import type { Etcd3 } from "etcd3";
 import { type EtcdLivenessOptions, resolveLivenessOptions } from "./etcd/liveness-options.js";
 import { probeOnce } from "./etcd/liveness-probe.js";
-import { type EtcdPort, portOf } from "./etcd/port.js";
+import { type EtcdPort, portOf, requireEtcdClient } from "./etcd/port.js";
 import { observeRequestOutcomes } from "./etcd/request-outcomes.js";
 import type { EventValue, Watcher } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
@@ -82,14 +82,7 @@ export class EtcdLiveness implements EventValue<boolean> {
    *   message names it).
    */
   constructor(client: Etcd3, options?: EtcdLivenessOptions) {
-    if (
-      typeof client !== "object" ||
-      client === null ||
-      !Buffer.isBuffer((client as Partial<Etcd3>).prefix) ||
-      typeof (client as Partial<Etcd3>).kv?.range !== "function"
-    ) {
-      throw new TypeError("Expected `client` to be an Etcd3 client");
-    }
+    requireEtcdClient(client, "an Etcd3 client", false);
     const { interval, timeout } = resolveLivenessOptions(options);
     this.#interval = interval;
     this.#timeout = timeout;

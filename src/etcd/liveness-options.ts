@@ -4,6 +4,8 @@
  * @module
  */
 
+import { describeValue } from "../event/describe.js";
+
 /** Options of `EtcdLiveness`. All times are in milliseconds. */
 export interface EtcdLivenessOptions {
   /**
@@ -44,7 +46,7 @@ export function resolveLivenessOptions(options: unknown): ResolvedLivenessOption
   }
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
-      `Expected \`options\` to be an object or undefined, got ${describe(options)}`,
+      `Expected \`options\` to be an object or undefined, got ${describeValue(options)}`,
     );
   }
   const given = options as { interval?: unknown; timeout?: unknown };
@@ -67,14 +69,8 @@ export function resolveLivenessOptions(options: unknown): ResolvedLivenessOption
 function requireDuration(name: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
     throw new TypeError(
-      `Expected \`${name}\` to be a positive finite number of milliseconds, at most ${MAX_TIMER_MS}, got ${describe(value)}`,
+      `Expected \`${name}\` to be a positive finite number of milliseconds, at most ${MAX_TIMER_MS}, got ${describeValue(value)}`,
     );
   }
   return value;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
-  return `${typeof value} \`${String(value)}\``;
 }

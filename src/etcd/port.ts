@@ -94,6 +94,24 @@ interface HostInternals {
 /** Members suspected per connection pool (shared by every value on one client). */
 const suspectsByPool = new WeakMap<object, Map<string, number>>();
 
+/**
+ * Throws a `TypeError` unless `client` looks like an `etcd3` client or namespace: a
+ * `prefix` buffer and `kv.range`, and with `watches` also a `watchClient` (the parts of
+ * {@link portOf} the caller uses).
+ */
+export function requireEtcdClient(client: unknown, expected: string, watches: boolean): void {
+  const candidate = client as Partial<Namespace> | null;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    !Buffer.isBuffer(candidate.prefix) ||
+    typeof candidate.kv?.range !== "function" ||
+    (watches && typeof candidate.watchClient !== "object")
+  ) {
+    throw new TypeError(`Expected \`client\` to be ${expected}`);
+  }
+}
+
 /** The port of an `etcd3` client or namespace. */
 export function portOf(client: Etcd3 | Namespace): EtcdPort {
   const pool = poolOf(client);

@@ -7,6 +7,7 @@
 import type { Etcd3, Namespace } from "etcd3";
 import type { BackoffOptions } from "exponential-backoff";
 import { type Decoder, decoders } from "../event/decoders.js";
+import { requireEtcdClient } from "./port.js";
 import type { RangeSyncHooks } from "./range-sync.js";
 import { DEFAULT_TUNING, type WatchTuning } from "./retry-policy.js";
 
@@ -63,14 +64,7 @@ export function resolveOptions<T>(
   client: Etcd3 | Namespace,
   options: EtcdValueOptions<T> | undefined,
 ): ResolvedOptions<T> {
-  if (
-    typeof client !== "object" ||
-    client === null ||
-    !Buffer.isBuffer((client as Partial<Namespace>).prefix) ||
-    typeof (client as Partial<Namespace>).watchClient !== "object"
-  ) {
-    throw new TypeError("Expected `client` to be an Etcd3 client or a Namespace of one");
-  }
+  requireEtcdClient(client, "an Etcd3 client or a Namespace of one", true);
   const { decoder = decoders.bytes as Decoder<T>, backoff = {} } = options ?? {};
   if (typeof decoder !== "function") {
     throw new TypeError(`Expected \`decoder\` to be a function, got ${typeof decoder}`);

@@ -22,6 +22,7 @@
  */
 
 import type { GetOptions, Watcher } from "./contract.js";
+import { describeValue } from "./describe.js";
 import { BacklogDoneError, ConcurrentGetError, WatcherClosedError } from "./errors.js";
 import type { Notifier } from "./notifier.js";
 
@@ -293,24 +294,20 @@ function normalizeGetOptions<T>(options: AbortSignal | GetOptions<T>): GetOption
   if (options instanceof AbortSignal) return { signal: options };
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
-      `Expected get()'s argument to be an AbortSignal or an options object, got ${describe(options)}`,
+      `Expected get()'s argument to be an AbortSignal or an options object, got ${describeValue(options)}`,
     );
   }
   const { signal, filter, backlogOnly } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describeValue(signal)}`);
   }
   if (filter !== undefined && typeof filter !== "function") {
-    throw new TypeError(`Expected \`filter\` to be a function, got ${describe(filter)}`);
+    throw new TypeError(`Expected \`filter\` to be a function, got ${describeValue(filter)}`);
   }
   if (backlogOnly !== undefined && typeof backlogOnly !== "boolean") {
-    throw new TypeError(`Expected \`backlogOnly\` to be a boolean, got ${describe(backlogOnly)}`);
+    throw new TypeError(
+      `Expected \`backlogOnly\` to be a boolean, got ${describeValue(backlogOnly)}`,
+    );
   }
   return options;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
-  return `${typeof value} \`${String(value)}\``;
 }
