@@ -10,7 +10,7 @@ import { BehaviorSubject } from "rxjs";
 import { eachValueFrom, latestValueFrom } from "rxjs-for-await";
 import { Bench } from "tinybench";
 import { MemoryValue } from "../src/index.js";
-import { median, type Row } from "./report.js";
+import { median, type Row, ratioAtMostRow } from "./report.js";
 
 /** Sizes of a run: the real ones, or tiny ones for the smoke test. */
 export interface MemorySizes {
@@ -180,18 +180,12 @@ function row(
   baseline: number,
   max: number,
 ): Row {
-  const ratio = ours / baseline;
-  return {
-    id,
-    measurement,
-    unit,
-    ours,
-    baseline,
-    baselineName: "RxJS BehaviorSubject + latestValueFrom",
-    ratio,
-    target: `ratio ≤ ${max.toFixed(1)}`,
-    pass: ratio <= max,
-  };
+  const baselineName = "RxJS BehaviorSubject + latestValueFrom";
+  return ratioAtMostRow(
+    { id, measurement, unit, ours, baseline, baselineName },
+    max,
+    max.toFixed(1),
+  );
 }
 
 /** Runs rows 1–3. */

@@ -32,6 +32,19 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/**
+ * A row whose target is `ours / baseline ≤ max`; `label` is how `max` is printed in the
+ * target (default: as it is).
+ */
+export function ratioAtMostRow(
+  fields: Omit<Row, "ratio" | "target" | "pass">,
+  max: number,
+  label = String(max),
+): Row {
+  const ratio = fields.ours / fields.baseline;
+  return { ...fields, ratio, target: `ratio ≤ ${label}`, pass: ratio <= max };
+}
+
 /** A number for a table: 3 significant digits. */
 export function fmt(value: number): string {
   if (!Number.isFinite(value)) return String(value);
