@@ -105,7 +105,7 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
       // watched or not): the first snapshot watcher takes the current state.
       if (this.#perKey.ready) this.#snapshots.publish(this.#sync, this.#sync.revision);
     };
-    this.#perKey = new RangeWatchSource(() => this.#sortedSnapshot(), start, stop);
+    this.#perKey = new RangeWatchSource(() => this.#sortedSnapshot(), { start, stop });
     this.#snapshots = new LatestSlot({ ready: false, lifecycle: { start: startSnapshots, stop } });
     this.#sync = new RangeSync({
       port: portOf(client),

@@ -7,7 +7,7 @@
  */
 
 import { BaseWatcher, type Taken, type WatchSource } from "../event/base-watcher.js";
-import { Notifier } from "../event/notifier.js";
+import { type SourceLifecycle, SourceState } from "../event/source-state.js";
 import { userKeyOf } from "./key-range.js";
 import type { StoredKv } from "./range-read.js";
 import type { SyncedChange } from "./range-sync.js";
@@ -33,33 +33,19 @@ export type ReadUpdate<U> = (key: string, kv: StoredKv | undefined, revision: nu
  * `markReady()`; memory is one dirty entry per changed key per watcher, never one per
  * update.
  */
-export class RangeWatchSource implements WatchSource {
-  readonly changes = new Notifier();
+export class RangeWatchSource extends SourceState {
   /** The pending changes of each watcher past its snapshot (not the watchers: see `end`). */
   readonly #active = new Set<DirtyKeys>();
   readonly #snapshot: () => SortedSnapshot;
-  readonly #start: () => void;
-  readonly #stop: () => void;
-  #ready = false;
-  #failure: Error | undefined;
-  #users = 0;
 
   /**
    * @param snapshot the current state, sorted (the owner caches it per revision).
-   * @param start called when the first watcher needs data; `stop` when the last closes.
+   * @param lifecycle started when the first watcher needs data, stopped when the last
+   *   closes. Not ready until the owner's `markReady()`.
    */
-  constructor(snapshot: () => SortedSnapshot, start: () => void, stop: () => void) {
+  constructor(snapshot: () => SortedSnapshot, lifecycle: SourceLifecycle) {
+    super({ ready: false, lifecycle });
     this.#snapshot = snapshot;
-    this.#start = start;
-    this.#stop = stop;
-  }
-
-  get ready(): boolean {
-    return this.#ready;
-  }
-
-  get failure(): Error | undefined {
-    return this.#failure;
   }
 
   /** Records changes for every watcher past its snapshot's start, and wakes them. */
@@ -69,41 +55,9 @@ export class RangeWatchSource implements WatchSource {
     this.changes.notify();
   }
 
-  /** The first read is applied: watchers may take their snapshot. */
-  markReady(): void {
-    if (this.#ready) return;
-    this.#ready = true;
-    this.changes.notify();
-  }
-
-  /** Records a permanent failure. */
-  fail(error: Error): void {
-    this.#failure = error;
-    this.changes.notify();
-  }
-
   /** A new watcher whose values are made by `read`. */
   watch<U>(read: ReadUpdate<U>): BaseWatcher<U> {
     return new RangeKeyWatcher(this, read);
-  }
-
-  acquire(): void {
-    this.#users += 1;
-    if (this.#users === 1) this.#start();
-  }
-
-  release(): void {
-    this.#users -= 1;
-    if (this.#users === 0) this.#stop();
-  }
-
-  /**
-   * Forgets readiness and failure, when the value's sync has stopped: watchers wait for
-   * the next `markReady()`.
-   */
-  reset(): void {
-    this.#ready = false;
-    this.#failure = undefined;
   }
 
   /** Internal: a watcher starts tracking changes into `dirty` at the current snapshot. */
