@@ -9,6 +9,7 @@ export {
   type EtcdWatchMessage,
   type WatchEndReason,
 } from "./etcd/diagnostics.js";
+export type { Guard } from "./etcd/guard.js";
 export type { EtcdLivenessOptions } from "./etcd/liveness-options.js";
 export type { EtcdValueOptions } from "./etcd/value-options.js";
 export type { WatchStatus } from "./etcd/watch-status.js";
@@ -21,16 +22,23 @@ export {
   type RangeSnapshot,
 } from "./etcd-range-value.js";
 export { EtcdValue } from "./etcd-value.js";
+export { type Codec, codecs, type Encoder } from "./event/codecs.js";
 export type { EventValue, GetOptions, Watcher } from "./event/contract.js";
 export type { Decoded, Decoder } from "./event/decoders.js";
 export { decoders } from "./event/decoders.js";
 export {
+  AmbiguousWriteError,
   BacklogDoneError,
   ConcurrentGetError,
   DecodeError,
   type DecodeErrorOptions,
+  EncodeError,
+  type EncodeErrorOptions,
   EventValueError,
+  LostError,
+  type LostReason,
   WatcherClosedError,
   WatchFailedError,
+  WriteFailedError,
 } from "./event/errors.js";
 export { MemoryValue } from "./memory-value.js";

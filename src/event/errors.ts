@@ -86,3 +86,83 @@ export class WatchFailedError extends EventValueError {
     this.target = target;
   }
 }
+
+/** Options of {@link EncodeError}. */
+export interface EncodeErrorOptions extends ErrorOptions {
+  /** The key the value was to be written to. */
+  key?: string | undefined;
+  /** The validation issues, when a schema rejected the value. */
+  issues?: readonly StandardSchemaV1.Issue[] | undefined;
+}
+
+/**
+ * An encoder refused a value, or a schema rejected it, before anything was sent: the
+ * write did not happen. `cause` is what the encoder threw.
+ */
+export class EncodeError extends EventValueError {
+  /** The key the value was to be written to, when known. */
+  key: string | undefined;
+  /** Standard Schema issues, when a schema rejected the value (`codecs.schema`). */
+  readonly issues: readonly StandardSchemaV1.Issue[] | undefined;
+
+  constructor(message: string, options: EncodeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.key = options.key;
+    this.issues = options.issues;
+  }
+}
+
+/**
+ * A write may or may not have been applied: the request was sent, then the connection
+ * failed or no answer came in time (or etcd answered "request timed out" or "leader
+ * changed", after which the write can still commit). The library does not retry it.
+ * To learn the outcome, read the key and compare its mod revision (never its value)
+ * with what you know. `cause` is the transport or etcd error.
+ */
+export class AmbiguousWriteError extends EventValueError {
+  /** The key that was being written. */
+  readonly key: string;
+
+  constructor(key: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`The write to key ${JSON.stringify(key)} may or may not have been applied: ${reason}`, {
+      cause,
+    });
+    this.key = key;
+  }
+}
+
+/**
+ * A write failed in a way retrying cannot mend: permission denied, a lost or revoked
+ * lease, a value over etcd's request size limit. Nothing was written. `cause` is the
+ * etcd error.
+ */
+export class WriteFailedError extends EventValueError {
+  /** The key that was being written. */
+  readonly key: string;
+
+  constructor(key: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`Writing key ${JSON.stringify(key)} failed permanently: ${reason}`, { cause });
+    this.key = key;
+  }
+}
+
+/** Why a lease, a lock or a leadership ended: see {@link LostError}. */
+export type LostReason = "expired" | "revoked" | "deleted" | "released";
+
+/**
+ * The abort reason of a lease's, a lock handle's or a leadership's `signal`.
+ * `reason`: `"expired"` (the lease is, or may already be, gone), `"revoked"`,
+ * `"deleted"` (someone else deleted the key) or `"released"` (released or resigned by
+ * this process).
+ */
+export class LostError extends EventValueError {
+  /** Why it ended. */
+  readonly reason: LostReason;
+
+  constructor(reason: LostReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
