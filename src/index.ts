@@ -14,6 +14,7 @@ export type { EtcdLivenessOptions } from "./etcd/liveness-options.js";
 export type { EtcdValueOptions } from "./etcd/value-options.js";
 export type { WatchStatus } from "./etcd/watch-status.js";
 export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";
+export { EtcdLease, type EtcdLeaseOptions, type LeaseState } from "./etcd-lease.js";
 export { EtcdLiveness } from "./etcd-liveness.js";
 export {
   EtcdRangeValue,
