@@ -10,7 +10,7 @@ import { type EtcdLivenessOptions, resolveLivenessOptions } from "./etcd/livenes
 import { probeOnce } from "./etcd/liveness-probe.js";
 import { type EtcdPort, portOf, requireEtcdClient } from "./etcd/port.js";
 import { observeRequestOutcomes } from "./etcd/request-outcomes.js";
-import type { EventValue, Watcher } from "./event/contract.js";
+import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
 
 const identity = (alive: boolean): boolean => alive;
@@ -99,9 +99,9 @@ export class EtcdLiveness implements EventValue<boolean> {
     this.#probe();
   }
 
-  /** A new watcher; cheap. Guarantees: see `Watcher.get` and the class. */
-  watch(): Watcher<boolean> {
-    return this.#slot.watch(identity);
+  /** A new watcher; cheap. Guarantees: see `Watcher.get` and the class; `options`: see `WatchOptions`. */
+  watch(options?: WatchOptions): Watcher<boolean> {
+    return this.#slot.watch(identity, options);
   }
 
   /**

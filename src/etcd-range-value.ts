@@ -14,7 +14,7 @@ import { RangeWatchSource, type SortedSnapshot } from "./etcd/range-watch-source
 import { StatusSlot } from "./etcd/status-slot.js";
 import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
-import type { EventValue, Watcher } from "./event/contract.js";
+import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
 
 /** One key's update, as returned by an `EtcdRangeValue` watcher. */
@@ -133,19 +133,23 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
     });
   }
 
-  /** A new per-key watcher; cheap, no I/O until its first `get()`. */
-  watch(): Watcher<KeyUpdate<T>> {
-    return this.#perKey.watch<KeyUpdate<T>>((key, kv, revision) => ({
-      key,
-      value: kv === undefined ? undefined : this.#cache.decode(kv, key, revision),
-      revision,
-    }));
+  /** A new per-key watcher; cheap, no I/O until its first `get()`; `options`: see `WatchOptions`. */
+  watch(options?: WatchOptions): Watcher<KeyUpdate<T>> {
+    return this.#perKey.watch<KeyUpdate<T>>(
+      (key, kv, revision) => ({
+        key,
+        value: kv === undefined ? undefined : this.#cache.decode(kv, key, revision),
+        revision,
+      }),
+      options,
+    );
   }
 
   /** The whole range as one value: each get returns a consistent snapshot. */
   snapshots(): EventValue<RangeSnapshot<T>> {
     return {
-      watch: () => this.#snapshots.watch((_, revision) => this.#buildSnapshot(revision)),
+      watch: (options) =>
+        this.#snapshots.watch((_, revision) => this.#buildSnapshot(revision), options),
     };
   }
 

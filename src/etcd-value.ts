@@ -13,7 +13,7 @@ import { RangeSync } from "./etcd/range-sync.js";
 import { StatusSlot } from "./etcd/status-slot.js";
 import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
-import type { EventValue, Watcher } from "./event/contract.js";
+import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
 
 /**
@@ -104,10 +104,15 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
     });
   }
 
-  /** A new watcher; cheap, no I/O until its first `get()`. Guarantees: see `Watcher.get`. */
-  watch(): Watcher<T | undefined> {
-    return this.#slot.watch((kv, revision) =>
-      kv === undefined ? undefined : this.#cache.decode(kv, this.#key, revision),
+  /**
+   * A new watcher; cheap, no I/O until its first `get()`. Guarantees: see `Watcher.get`;
+   * `options`: see `WatchOptions`.
+   */
+  watch(options?: WatchOptions): Watcher<T | undefined> {
+    return this.#slot.watch(
+      (kv, revision) =>
+        kv === undefined ? undefined : this.#cache.decode(kv, this.#key, revision),
+      options,
     );
   }
 

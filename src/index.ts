@@ -24,7 +24,7 @@ export {
 } from "./etcd-range-value.js";
 export { EtcdValue } from "./etcd-value.js";
 export { type Codec, codecs, type Encoder } from "./event/codecs.js";
-export type { EventValue, GetOptions, Watcher } from "./event/contract.js";
+export type { EventValue, GetOptions, Watcher, WatchOptions } from "./event/contract.js";
 export type { Decoded, Decoder } from "./event/decoders.js";
 export { decoders } from "./event/decoders.js";
 export {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { EventValue, Watcher } from "./event/contract.js";
+import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
 
 const identity = <T>(value: T): T => value;
@@ -56,8 +56,8 @@ export class MemoryValue<T> implements EventValue<T> {
     return this.#slot.revision;
   }
 
-  /** A new watcher; cheap. Guarantees: see `Watcher.get`. */
-  watch(): Watcher<T> {
-    return this.#slot.watch<T>(identity);
+  /** A new watcher; cheap. Guarantees: see `Watcher.get`; `options`: see `WatchOptions`. */
+  watch(options?: WatchOptions): Watcher<T> {
+    return this.#slot.watch<T>(identity, options);
   }
 }

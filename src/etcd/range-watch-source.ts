@@ -6,7 +6,8 @@
  * @module
  */
 
-import { BaseWatcher, type Taken, type WatchSource } from "../event/base-watcher.js";
+import { BaseWatcher, type Taken } from "../event/base-watcher.js";
+import type { WatchOptions } from "../event/contract.js";
 import { type SourceLifecycle, SourceState } from "../event/source-state.js";
 import { userKeyOf } from "./key-range.js";
 import type { StoredKv } from "./range-read.js";
@@ -55,9 +56,9 @@ export class RangeWatchSource extends SourceState {
     this.changes.notify();
   }
 
-  /** A new watcher whose values are made by `read`. */
-  watch<U>(read: ReadUpdate<U>): BaseWatcher<U> {
-    return new RangeKeyWatcher(this, read);
+  /** A new watcher whose values are made by `read`; `options` as for `watch()`. */
+  watch<U>(read: ReadUpdate<U>, options?: WatchOptions): BaseWatcher<U> {
+    return new RangeKeyWatcher(this, read, options);
   }
 
   /** Internal: a watcher starts tracking changes into `dirty` at the current snapshot. */
@@ -115,8 +116,8 @@ class RangeKeyWatcher<U> extends BaseWatcher<U> {
   /** Changed keys not yet returned. */
   readonly #dirty = new DirtyKeys();
 
-  constructor(source: RangeWatchSource, read: ReadUpdate<U>) {
-    super(source);
+  constructor(source: RangeWatchSource, read: ReadUpdate<U>, options: WatchOptions | undefined) {
+    super(source, options);
     this.#source = source;
     this.#read = read;
   }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { EventValue, Watcher } from "../event/contract.js";
+import type { EventValue, Watcher, WatchOptions } from "../event/contract.js";
 import { LatestSlot } from "../event/latest-slot.js";
 import type { WatchStatus } from "./watch-status.js";
 
@@ -24,7 +24,7 @@ export class StatusSlot implements EventValue<WatchStatus> {
     this.#slot.publish(Object.freeze(status), this.#slot.revision + 1);
   }
 
-  watch(): Watcher<WatchStatus> {
-    return this.#slot.watch((status) => status);
+  watch(options?: WatchOptions): Watcher<WatchStatus> {
+    return this.#slot.watch((status) => status, options);
   }
 }

@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { GetOptions, Watcher } from "./contract.js";
+import type { GetOptions, Watcher, WatchOptions } from "./contract.js";
 import { describeValue } from "./describe.js";
 import { BacklogDoneError, ConcurrentGetError, WatcherClosedError } from "./errors.js";
 import type { Notifier } from "./notifier.js";
@@ -96,9 +96,23 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
   /** What the last `#attempt()` produced. */
   #value: T | undefined;
   #error: unknown;
+  /** The signal given to `watch({ signal })`, while its listener is attached. */
+  #signal: AbortSignal | undefined;
 
-  constructor(source: WatchSource) {
+  /**
+   * @param options the options given to `watch()`, checked here: an aborted signal gives
+   *   a watcher closed from the start (it never acquires the source).
+   */
+  constructor(source: WatchSource, options?: WatchOptions) {
     this.#source = source;
+    const signal = watchSignalOf(options);
+    if (signal === undefined) return;
+    if (signal.aborted) {
+      this.#closed = true;
+      return;
+    }
+    this.#signal = signal;
+    signal.addEventListener("abort", this.#onWatchAbort, { once: true });
   }
 
   /**
@@ -162,6 +176,8 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#signal?.removeEventListener("abort", this.#onWatchAbort);
+    this.#signal = undefined;
     if (this.#waiter !== undefined) this.#settle(new WatcherClosedError(), true);
     this.onClose();
     if (this.#acquired) {
@@ -267,6 +283,9 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     else this.#settle(this.#takeError(), true);
   };
 
+  /** The signal given to `watch({ signal })` aborted: close, as from outside. */
+  readonly #onWatchAbort = (): void => this.close();
+
   readonly #onAbort = (): void => {
     const waiter = this.#waiter;
     if (waiter?.signal !== undefined) this.#settle(waiter.signal.reason, true);
@@ -288,6 +307,21 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     if (failed) waiter.reject(result);
     else waiter.resolve(result as T);
   }
+}
+
+/** The signal of `watch()`'s options, checked. */
+function watchSignalOf(options: WatchOptions | undefined): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Expected watch()'s argument to be an options object, got ${describeValue(options)}`,
+    );
+  }
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describeValue(signal)}`);
+  }
+  return signal;
 }
 
 function normalizeGetOptions<T>(options: AbortSignal | GetOptions<T>): GetOptions<T> {

@@ -30,8 +30,23 @@ export interface EventValue<T> {
    * Cheap: performs no I/O and takes no resources until the watcher's first `get()`.
    * Watchers do not affect each other: each has its own position, and a slow one never
    * delays a fast one.
+   *
+   * With `options.signal`, the watcher closes when the signal aborts (at once, before
+   * any I/O, if it already has): see {@link WatchOptions}.
    */
-  watch(): Watcher<T>;
+  watch(options?: WatchOptions): Watcher<T>;
+}
+
+/** Options of {@link EventValue.watch}. */
+export interface WatchOptions {
+  /**
+   * Closes the watcher when it aborts, as `close()` would: a pending `get()` rejects with
+   * `WatcherClosedError` and a `for await` loop over the watcher ends normally, without
+   * an error (clause 9 of {@link Watcher.get}). A signal that is already aborted gives a
+   * watcher that is closed from the start: it never starts I/O, and a loop over it runs
+   * zero times. The watcher holds one listener on the signal until it is closed.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link Watcher.get}. */
@@ -90,7 +105,8 @@ export interface Watcher<T> extends AsyncIterable<T> {
    * 9. **Iteration**: `for await (const v of watcher)` calls `get()` in a loop. Leaving
    *    the loop for any reason (`break`, `return`, an exception in the body, or an error
    *    from `get()`, which the loop rethrows) closes the watcher. A `close()` from
-   *    outside ends the loop normally, without an error.
+   *    outside, or the abort of the signal given to `watch({ signal })`, ends the loop
+   *    normally, without an error.
    * 10. **revision**: after a call resolves, {@link Watcher.revision} is the revision of
    *    the value it returned.
    *

@@ -7,7 +7,7 @@
  */
 
 import { BaseWatcher, type Taken } from "./base-watcher.js";
-import type { Watcher } from "./contract.js";
+import type { Watcher, WatchOptions } from "./contract.js";
 import { SourceState } from "./source-state.js";
 
 /**
@@ -41,9 +41,9 @@ export class LatestSlot<E> extends SourceState {
     else this.markReady();
   }
 
-  /** A new watcher whose values are `read(entry, revision)`. */
-  watch<T>(read: (entry: E, revision: number) => T): Watcher<T> {
-    return new SlotWatcher(this, read);
+  /** A new watcher whose values are `read(entry, revision)`; `options` as for `watch()`. */
+  watch<T>(read: (entry: E, revision: number) => T, options?: WatchOptions): Watcher<T> {
+    return new SlotWatcher(this, read, options);
   }
 }
 
@@ -52,8 +52,12 @@ class SlotWatcher<E, T> extends BaseWatcher<T> {
   readonly #read: (entry: E, revision: number) => T;
   #cursor = 0;
 
-  constructor(slot: LatestSlot<E>, read: (entry: E, revision: number) => T) {
-    super(slot);
+  constructor(
+    slot: LatestSlot<E>,
+    read: (entry: E, revision: number) => T,
+    options: WatchOptions | undefined,
+  ) {
+    super(slot, options);
     this.#slot = slot;
     this.#read = read;
   }

@@ -2,6 +2,9 @@
  * The `Watcher.get` contract as one test suite, registered for every implementation
  * (MemoryValue, EtcdValue, EtcdRangeValue.watch() and .snapshots()). Each test names the
  * clause it pins; the rule is in the assertion message.
+ *
+ * `watchSignalContract` is the part that needs no writes, `watch({ signal })`: it also
+ * runs for values that cannot be written at will (`status()`, `EtcdLiveness`).
  */
 
 import { getEventListeners } from "node:events";
@@ -292,6 +295,11 @@ export function watcherContract<T>(
     t.true(seen.join() === "initial,second", `saw ${seen.join()}`);
   });
 
+  watchSignalContract(test, name, async (id) => {
+    const subject = await makeSubject(id);
+    return { value: subject.value, dispose: () => subject.dispose() };
+  });
+
   run("watch: many watchers all see the final value", async (s, t) => {
     const watchers = Array.from({ length: 100 }, () => s.value.watch());
     await Promise.all(watchers.map((w) => w.get()));
@@ -308,4 +316,100 @@ export function watcherContract<T>(
     await w.get({ filter: (v) => token(s, v) === wanted });
     w.close();
   }
+}
+
+/** A value that has a current value (its first `get()` returns without a write). */
+export interface ReadOnlySubject<T> {
+  readonly value: EventValue<T>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Registers the tests of `watch({ signal })` (`WatchOptions`; clause 9 of `Watcher.get`)
+ * for one value. They need no writes: only a value whose first `get()` returns.
+ */
+export function watchSignalContract<T>(
+  test: TestFn,
+  name: string,
+  makeSubject: (id: string) => Promise<ReadOnlySubject<T>>,
+): void {
+  let counter = 0;
+  const run = (
+    title: string,
+    body: (value: EventValue<T>, t: ExecutionContext) => Promise<void>,
+  ): void => {
+    test(`${name} contract: ${title}`, async (t) => {
+      counter += 1;
+      const subject = await makeSubject(`${name.replace(/\W+/g, "-")}-signal-${counter}`);
+      try {
+        await body(subject.value, t);
+      } finally {
+        await subject.dispose();
+      }
+    });
+  };
+
+  run("watch({ signal }): an already-aborted signal gives a closed watcher", async (value, t) => {
+    const signal = AbortSignal.abort();
+    const w = value.watch({ signal });
+    const seen: T[] = [];
+    for await (const v of w) seen.push(v);
+    t.is(seen.length, 0, "a for await loop over it runs zero times, without an error");
+    await w.get().then(
+      () => t.fail("a get of a watcher closed from the start must reject"),
+      (error: unknown) => t.true(error instanceof WatcherClosedError, "WatcherClosedError"),
+    );
+    t.is(getEventListeners(signal, "abort").length, 0, "no listener is left on the signal");
+  });
+
+  run("watch({ signal }): an abort ends a for await loop normally", async (value, t) => {
+    const controller = new AbortController();
+    const w = value.watch({ signal: controller.signal });
+    let seen = 0;
+    let sawFirst = (): void => {};
+    const first = new Promise<void>((resolve) => {
+      sawFirst = resolve;
+    });
+    const loop = (async () => {
+      for await (const _ of w) {
+        seen += 1;
+        sawFirst();
+      }
+    })();
+    await first;
+    t.true(await isPending(loop), "the loop waits for a newer value");
+    controller.abort(new Error("shutting down"));
+    await t.notThrowsAsync(loop, "the loop ends without an error, not with signal.reason");
+    t.true(seen >= 1, "the loop saw the current value before the abort");
+    t.is(getEventListeners(controller.signal, "abort").length, 0, "its listener is removed");
+  });
+
+  run(
+    "watch({ signal }): an abort rejects a pending get with WatcherClosedError",
+    async (value, t) => {
+      const controller = new AbortController();
+      const w = value.watch({ signal: controller.signal });
+      await w.get();
+      const pending = w.get();
+      t.true(await isPending(pending), "nothing newer: get waits");
+      controller.abort(new Error("shutting down"));
+      await pending.then(
+        () => t.fail("the pending get must reject"),
+        (error: unknown) => t.true(error instanceof WatcherClosedError, "closed by the abort"),
+      );
+    },
+  );
+
+  run(
+    "watch({ signal }): close() removes the watcher's listener from the signal",
+    async (value, t) => {
+      const controller = new AbortController();
+      const w = value.watch({ signal: controller.signal });
+      t.is(getEventListeners(controller.signal, "abort").length, 1, "one listener while open");
+      w.close();
+      t.is(getEventListeners(controller.signal, "abort").length, 0, "none after close()");
+      controller.abort();
+      await t.throwsAsync(w.get(), { instanceOf: WatcherClosedError });
+    },
+  );
 }
