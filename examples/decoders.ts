@@ -37,9 +37,11 @@ export function main(): void {
 
   // safe: never throws; a failure becomes a value, so a `for await` loop goes on
   const safeConfig = decoders.safe(appConfig);
-  const decoded = safeConfig(utf8("{not json"), "/cfg");
-  assert.equal(decoded.ok, false);
-  if (!decoded.ok) console.log(`decoders: rejected as expected: ${decoded.error.message}`);
+  const good = safeConfig(utf8('{"workers":2}'), "/cfg");
+  if (good.ok) assert.equal(good.value.workers, 2); // ok: the decoded value is `.value`
+  const bad = safeConfig(utf8("{not json"), "/cfg");
+  assert.equal(bad.ok, false); // not ok: `.error` is the DecodeError
+  if (!bad.ok) console.log(`decoders: rejected as expected: ${bad.error.message}`);
   // #endregion
 }
 

@@ -11,15 +11,14 @@
 
 import { strict as assert } from "node:assert";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
 // #region imports
+import { z } from "zod";
 import { createEtcdClient, decoders, EtcdRangeValue, EtcdValue } from "../src/index.js";
 // #endregion
 
 export async function main(): Promise<void> {
-  const endpoints = process.env.ETCD_ENDPOINTS;
-  if (!endpoints) throw new Error("Set ETCD_ENDPOINTS to the URLs of an etcd cluster");
   // #region key
+  const endpoints = process.env.ETCD_ENDPOINTS ?? "http://127.0.0.1:2379"; // comma-separated
   const client = createEtcdClient({ hosts: endpoints.split(",") }); // recommended options
   const AppConfig = z.object({ workers: z.number().int().min(1) });
   const config = new EtcdValue(client, "/example/config", {

@@ -55,6 +55,15 @@ export async function main(): Promise<void> {
   await assert.rejects(w.get({ backlogOnly: true }), BacklogDoneError);
   // #endregion
 
+  // #region try-finally
+  const same = port.watch(); // what `await using` does, written out
+  try {
+    assert.equal(await same.get(), 80);
+  } finally {
+    same.close();
+  }
+  // #endregion
+
   // #region for-await
   const logLevel = new MemoryValue("info");
   const seen: string[] = [];
@@ -64,6 +73,16 @@ export async function main(): Promise<void> {
     logLevel.set("debug"); // set() may be called from anywhere, the loop included
   }
   assert.deepEqual(seen, ["info", "debug"]);
+  // #endregion
+
+  // #region signal
+  const shutdown = new AbortController(); // e.g. aborted on SIGTERM
+  const levels: string[] = [];
+  for await (const level of logLevel.watch({ signal: shutdown.signal })) {
+    levels.push(level);
+    shutdown.abort(); // the loop ends normally, without an error; the watcher is closed
+  }
+  assert.deepEqual(levels, ["debug"]);
   // #endregion
 
   console.log(`memory-value: ok (port ${port.current}, revision ${port.revision})`);

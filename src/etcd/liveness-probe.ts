@@ -2,7 +2,7 @@
  * One liveness probe: a cheap linearizable request through the user's client, bounded
  * by a soft timeout (a timer raced against the call, not a gRPC deadline: etcd3 reuses
  * an expired deadline in its own retries, and those failures trip the client's circuit
- * breakers; ETCD-NOTES.md, trap 20).
+ * breakers; RELIABILITY.md, trap 20).
  *
  * @module
  */

@@ -8,7 +8,7 @@
  * point past undelivered events during catch-up, ends for good on compaction, serialises
  * attaches, swallows or rethrows errors depending on listeners, and cannot ask the server
  * for progress, so a stream stuck on a frozen member goes unnoticed. Owning the stream
- * makes each of those our decision (see ETCD-NOTES.md, traps 1–8, 19).
+ * makes each of those our decision (see RELIABILITY.md, traps 1–8 and 19).
  *
  * @module
  */

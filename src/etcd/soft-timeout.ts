@@ -1,7 +1,7 @@
 /**
  * Soft timeouts: race a request against a timer instead of giving it a gRPC deadline.
  * etcd3 reuses a fixed deadline in its own retries after it has expired, and those
- * failures trip the client's circuit breakers (ETCD-NOTES.md, trap 20).
+ * failures trip the client's circuit breakers (RELIABILITY.md, trap 20).
  *
  * @module
  */

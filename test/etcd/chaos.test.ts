@@ -377,7 +377,7 @@ interface Write {
 /**
  * Writers putting and deleting random keys of the range, each write retried (after
  * 100 ms) until it succeeds or the writers stop. A write that timed out may still be
- * committed later (ETCD-NOTES.md, trap 17): the final state is read from etcd, never
+ * committed later (RELIABILITY.md, trap 17): the final state is read from etcd, never
  * inferred from the writes.
  */
 class Writers {

@@ -18,6 +18,17 @@ test("demo: with ETCD_ENDPOINTS it reloads from etcd and exits by itself", async
   t.regex(result.stdout, /^config absent at rev \d+/m, "the deleted key is reported");
 });
 
+test("example: examples/quick-start.ts reloads twice, stops on SIGTERM and exits by itself", async (t) => {
+  const endpoints = cluster().endpoints.join(",");
+  const result = await runNode("examples/quick-start.ts", { ETCD_ENDPOINTS: endpoints });
+  t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
+  t.is(
+    result.stdout,
+    "reconfigure: 2 workers\nreconfigure: 4 workers\nquick-start: stopped\n",
+    "the abort of the loop's signal ended it normally",
+  );
+});
+
 test("example: examples/etcd-value.ts passes its assertions and exits by itself", async (t) => {
   const endpoints = cluster().endpoints.join(",");
   const result = await runNode("examples/etcd-value.ts", { ETCD_ENDPOINTS: endpoints });

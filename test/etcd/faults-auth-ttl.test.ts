@@ -1,5 +1,5 @@
 /**
- * An auth token that expires while a watch is idle (ETCD-NOTES.md, trap 11): etcd3
+ * An auth token that expires while a watch is idle (RELIABILITY.md, trap 11): etcd3
  * refreshes tokens on unary calls only, so a watch stream that reconnects with the
  * expired token is refused. The library refreshes the token with a unary call and
  * reconnects; the consumer sees no error.

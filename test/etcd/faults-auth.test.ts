@@ -2,7 +2,7 @@
  * Permanent errors against a real etcd with auth enabled: a user whose role may read
  * `/app/` only. A watch it may not make fails with `WatchFailedError` (cause: etcd's
  * permission error) and status `failed`, while `/app/` watchers on the same client keep
- * working (ETCD-NOTES.md, trap 6: a refused watch create must not block the others).
+ * working (RELIABILITY.md, trap 6: a refused watch create must not block the others).
  */
 
 import test from "ava";

@@ -1,5 +1,5 @@
 /**
- * A disconnect in the middle of a long catch-up loses nothing (ETCD-NOTES.md, trap 1):
+ * A disconnect in the middle of a long catch-up loses nothing (RELIABILITY.md, trap 1):
  * etcd stamps every catch-up batch with the current store revision, so a client that
  * resumes from the last header resumes past events it never received. The library
  * resumes from the last event it applied.

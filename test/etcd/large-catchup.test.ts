@@ -1,5 +1,5 @@
 /**
- * A catch-up larger than gRPC's default 4 MiB message limit (ETCD-NOTES.md, trap 10): on a
+ * A catch-up larger than gRPC's default 4 MiB message limit (RELIABILITY.md, trap 10): on a
  * client with default options, etcd's one catch-up response would fail with
  * RESOURCE_EXHAUSTED and fail again on every reconnect. The library asks etcd to
  * fragment large watch responses and joins the fragments.

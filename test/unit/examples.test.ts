@@ -119,6 +119,8 @@ test("README: every TypeScript block is a copy of example regions", (t) => {
     t.is(code?.trim(), expected, `README's block from ${source} must equal the example`);
   }
   for (const file of [
+    "examples/quick-start.ts",
+    "examples/secure-client.ts",
     "examples/memory-value.ts",
     "examples/decoders.ts",
     "examples/etcd-value.ts",
