@@ -1,4 +1,7 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+import { LinkDirection, type LinkRate } from "./link-throttle.js";
+
+export type { LinkRate } from "./link-throttle.js";
 
 /**
  * A TCP proxy in front of one etcd member's client port, so a test can break the link
@@ -14,6 +17,9 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from "n
  *   either direction (the kernels' buffers fill, then TCP's window closes); new ones are
  *   accepted and never answered. A member dying meanwhile is not reported to the client
  *   until the link passes again.
+ *
+ * Independently of the mode, each direction of the link can be throttled (see
+ * {@link TcpProxy.setRate}), as a slow network link shared by every connection.
  */
 export type LinkMode = "pass" | "drop" | "blackhole";
 
@@ -41,6 +47,10 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #mode: LinkMode = "pass";
   #closed = false;
+  /** Member → client bytes. */
+  readonly #toClient = new LinkDirection(() => this.#mode === "pass");
+  /** Client → member bytes. */
+  readonly #toMember = new LinkDirection(() => this.#mode === "pass");
 
   private constructor(server: Server, targetPort: number) {
     this.#server = server;
@@ -85,12 +95,29 @@ export class TcpProxy {
       else if (mode === "pass") this.#flow(pair);
       else this.#hold(pair);
     }
+    if (mode === "pass") {
+      this.#toClient.pump();
+      this.#toMember.pump();
+    }
+  }
+
+  /**
+   * Limits one direction of the link (`toClient`: what the member sends; `toMember`:
+   * what clients send) to `rate`, shared by every connection, or lifts the limit
+   * (`undefined`). Takes effect at once, also for bytes already queued; the mode still
+   * applies (a black hole holds throttled bytes too).
+   */
+  setRate(direction: "toClient" | "toMember", rate: LinkRate | undefined): void {
+    if (this.#closed) throw new Error("the proxy is closed");
+    (direction === "toClient" ? this.#toClient : this.#toMember).setRate(rate);
   }
 
   /** Stops listening and resets every connection. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#toClient.close();
+    this.#toMember.close();
     for (const pair of [...this.#pairs]) this.#reset(pair);
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -149,8 +176,8 @@ export class TcpProxy {
     upstream.setNoDelay(true);
     // Forward by hand rather than with pipe(): pipe() resumes a paused source on `drain`,
     // which would let bytes through a black hole.
-    forward(client, upstream, () => this.#mode === "pass");
-    forward(upstream, client, () => this.#mode === "pass");
+    forward(client, upstream, this.#toMember);
+    forward(upstream, client, this.#toClient);
     upstream.on("error", () => {}); // refused or reset by the member: `close` follows
     upstream.on("close", () => {
       if (!this.#pairs.has(pair)) return;
@@ -161,21 +188,18 @@ export class TcpProxy {
       // The member closed (or died): pass it on, after what it sent before. Resume the
       // client (it may be paused by backpressure) so its own close is noticed.
       this.#pairs.delete(pair);
-      client.end();
+      this.#toClient.end(upstream, client);
       client.resume();
     });
     return upstream;
   }
 }
 
-/** Copies `from` to `to` while `flowing()`, with backpressure. */
-function forward(from: Socket, to: Socket, flowing: () => boolean): void {
+/** Copies `from` to `to` through `direction` (its mode, rate and backpressure). */
+function forward(from: Socket, to: Socket, direction: LinkDirection): void {
   from.on("data", (chunk: Buffer) => {
     if (to.destroyed || to.writableEnded) return; // the other side is gone: discard
-    if (!to.write(chunk)) from.pause();
-  });
-  to.on("drain", () => {
-    if (flowing()) from.resume();
+    direction.send(from, to, chunk);
   });
 }
 

@@ -118,3 +118,135 @@ test("blackhole: the member closing is not reported until the link passes", asyn
   proxy.setMode("pass");
   t.regex(await c.closed, /^(closed|ECONNRESET)$/, "it is told once the link passes");
 });
+
+/** A server that sends `bytes` to each connection at once and counts what it receives. */
+async function blobBehindProxy(
+  t: ExecutionContext,
+  bytes: number,
+): Promise<{ proxy: TcpProxy; uploaded: () => number; nextUpload: () => Promise<void> }> {
+  let received = 0;
+  const arrivals = new Set<() => void>();
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      for (const wake of arrivals) wake();
+      arrivals.clear();
+    });
+    socket.write(Buffer.alloc(bytes, 7));
+  });
+  server.listen({ host: "127.0.0.1", port: 0 });
+  await once(server, "listening");
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  const proxy = await TcpProxy.start(address.port);
+  t.teardown(async () => {
+    await proxy.close();
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return {
+    proxy,
+    uploaded: () => received,
+    nextUpload: () => new Promise<void>((resolve) => arrivals.add(resolve)),
+  };
+}
+
+/** Connects to `proxy` and resolves with the ms it took to receive `bytes`. */
+async function download(t: ExecutionContext, proxy: TcpProxy, bytes: number): Promise<number> {
+  const started = performance.now();
+  const socket = tcpConnect({ host: "127.0.0.1", port: proxy.port });
+  t.teardown(() => socket.destroy());
+  let received = 0;
+  for await (const chunk of socket) {
+    received += (chunk as Buffer).length;
+    if (received >= bytes) break;
+  }
+  return performance.now() - started;
+}
+
+const KIB = 1024;
+
+test("setRate toClient: a download takes at least (size - burst) / rate, and not far more", async (t) => {
+  const size = 192 * KIB;
+  const { proxy } = await blobBehindProxy(t, size);
+  proxy.setRate("toClient", { bytesPerSecond: 512 * KIB, burstBytes: 16 * KIB });
+  const ms = await download(t, proxy, size);
+  const floor = ((size - 16 * KIB) / (512 * KIB)) * 1000; // 344 ms
+  t.true(ms >= floor - 20, `no faster than the rate allows: ${ms.toFixed(0)} ms ≥ ${floor} ms`);
+  t.true(ms < floor * 4, `close to the rate: ${ms.toFixed(0)} ms < ${floor * 4} ms`);
+});
+
+test("setRate toClient: the burst passes at once after an idle spell", async (t) => {
+  const size = 64 * KIB;
+  const { proxy } = await blobBehindProxy(t, size);
+  // At 8 KiB/s, 64 KiB would take 8 s; a 64 KiB burst lets it through at once.
+  proxy.setRate("toClient", { bytesPerSecond: 8 * KIB, burstBytes: 64 * KIB });
+  const ms = await download(t, proxy, size);
+  t.true(ms < 4000, `the burst is not throttled: ${ms.toFixed(0)} ms`);
+});
+
+test("setRate toMember: uploads are throttled while downloads are not", async (t) => {
+  const size = 128 * KIB;
+  const { proxy, uploaded, nextUpload } = await blobBehindProxy(t, size);
+  proxy.setRate("toMember", { bytesPerSecond: 256 * KIB, burstBytes: 16 * KIB });
+  const socket = tcpConnect({ host: "127.0.0.1", port: proxy.port });
+  t.teardown(() => socket.destroy());
+  const started = performance.now();
+  socket.write(Buffer.alloc(size, 1));
+  let downloaded = 0;
+  let downloadMs = 0;
+  const downloading = new Promise<void>((resolve) => {
+    socket.on("data", (chunk: Buffer) => {
+      downloaded += chunk.length;
+      if (downloaded < size) return;
+      downloadMs = performance.now() - started;
+      resolve();
+    });
+  });
+  while (uploaded() < size) await nextUpload();
+  const uploadMs = performance.now() - started;
+  await downloading;
+  const floor = ((size - 16 * KIB) / (256 * KIB)) * 1000; // 437 ms
+  t.true(uploadMs >= floor - 20, `upload at the rate: ${uploadMs.toFixed(0)} ms ≥ ${floor} ms`);
+  t.true(
+    downloadMs < uploadMs,
+    `the other direction is not throttled: download ${downloadMs.toFixed(0)} ms < upload ${uploadMs.toFixed(0)} ms`,
+  );
+});
+
+test("setRate: a black hole holds throttled bytes, and pass delivers them at the rate", async (t) => {
+  const { proxy } = await echoBehindProxy(t);
+  proxy.setRate("toClient", { bytesPerSecond: 64 * KIB });
+  const c = await client(t, proxy);
+  c.socket.write("before ");
+  await echoed(c, "before ");
+  proxy.setMode("blackhole");
+  c.socket.write("held");
+  await flush();
+  await flush();
+  t.is(c.received(), "before ", "nothing passes the black hole");
+  proxy.setMode("pass");
+  await echoed(c, "held");
+  t.is(c.received(), "before held", "held bytes flow once the link passes");
+});
+
+test("setRate undefined: lifts the limit, also for bytes already queued", async (t) => {
+  const size = 256 * KIB;
+  const { proxy } = await blobBehindProxy(t, size);
+  // 1 KiB/s: the download would take minutes.
+  proxy.setRate("toClient", { bytesPerSecond: KIB, burstBytes: KIB });
+  const downloading = download(t, proxy, size);
+  await flush();
+  proxy.setRate("toClient", undefined);
+  const ms = await downloading;
+  t.true(ms < 10_000, `unthrottled, the download finishes: ${ms.toFixed(0)} ms`);
+});
+
+test("setRate: a rate that is not positive is a RangeError", async (t) => {
+  const { proxy } = await echoBehindProxy(t);
+  t.throws(() => proxy.setRate("toClient", { bytesPerSecond: 0 }), { instanceOf: RangeError });
+});
