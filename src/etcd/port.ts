@@ -15,6 +15,7 @@
 
 import {
   type Etcd3,
+  EtcdInvalidAuthTokenError,
   type ICallable,
   type IDuplexStream,
   type IRangeRequest,
@@ -24,6 +25,14 @@ import {
   type Namespace,
   WatchClient,
 } from "etcd3";
+import {
+  type CallOptions,
+  type ConnectionArgs,
+  type PageOutcome,
+  type PageRequestOptions,
+  runPage,
+} from "./page-request.js";
+import { RequestTimeoutError, withSoftTimeout } from "./soft-timeout.js";
 
 /**
  * A bidirectional etcd watch stream (one gRPC `Watch` call). `cancel()` ends the call;
@@ -47,6 +56,17 @@ export interface EtcdPort {
   readonly prefix: Buffer;
   /** One `Range` request, keys given with the prefix applied. */
   range(request: IRangeRequest): Promise<IRangeResponse>;
+  /**
+   * One `Range` request of the library's paging (keys with the prefix applied), made so
+   * that it never counts against the user's client: outside etcd3's retry policy, on a
+   * member not {@link suspect}ed if one is available, and with its own failures (an
+   * answer over the client's receive limit: `GRPCResourceExhastedError`; silence for
+   * `idleTimeoutMs`: `RequestTimeoutError`, the member then suspected; an abort: the
+   * signal's reason) kept from the member's circuit breaker. The abandoned call is
+   * cancelled. An expired auth token is refreshed once. Other failures (the member
+   * unavailable…) reject as for any call, and count as for any call.
+   */
+  readPage(request: IRangeRequest, options: PageRequestOptions): Promise<IRangeResponse>;
   /**
    * Opens a new watch stream on a member chosen by the client among those not
    * {@link suspect}ed; a suspected member only when every member is suspected, or when
@@ -77,8 +97,10 @@ export const SUSPECT_MS = 30_000;
  */
 interface PoolInternals extends ICallable<HostInternals> {
   readonly hosts: readonly HostInternals[];
+  /** Set by `client.mock()`: calls go to an in-process stand-in. */
+  readonly mockImpl?: unknown;
   withConnection<R>(
-    service: "Watch",
+    service: "Watch" | "KV",
     fn: Parameters<ICallable<HostInternals>["withConnection"]>[1],
     shuffleGenerator?: Generator<HostInternals, void, unknown>,
   ): Promise<R>;
@@ -125,18 +147,29 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
     suspects.delete(member);
     return false;
   };
+  const suspect = (member: string): void => {
+    suspects.set(member, Date.now() + SUSPECT_MS);
+  };
   return {
     prefix: client.prefix,
     range: (request) => client.kv.range(request),
+    readPage: (request, options) => {
+      if (pool === undefined || (pool.mockImpl ?? null) !== null) {
+        // No breaker to keep clear of (a mock), or no way to reach around it.
+        return withSoftTimeout(client.kv.range(request), options.idleTimeoutMs, "etcd range page");
+      }
+      return readPageThrough(pool, isSuspect, request, options, {
+        refreshToken: () => client.kv.range({ key: request.key ?? Buffer.from([0]), count_only: true }),
+        suspect,
+      });
+    },
     openWatchStream: async () => {
       if (pool === undefined) {
         return { stream: await client.watchClient.watch(), member: undefined };
       }
       return openPreferring(pool, isSuspect);
     },
-    suspect: (member) => {
-      suspects.set(member, Date.now() + SUSPECT_MS);
-    },
+    suspect,
     isClosed: () => pool?.hosts.every((host) => host.closed === true) ?? false,
   };
 }
@@ -170,6 +203,50 @@ async function openPreferring(
   };
   const stream = await new WatchClient(chooser).watch();
   return { stream, member };
+}
+
+/**
+ * {@link EtcdPort.readPage} through etcd3's pool: `withConnection` (the member's breaker
+ * and auth metadata, but not the client's retry policy), with failures that are ours
+ * returned rather than thrown from inside it, so the breaker does not count them.
+ */
+async function readPageThrough(
+  pool: PoolInternals,
+  isSuspect: (member: string) => boolean,
+  request: IRangeRequest,
+  options: PageRequestOptions,
+  hooks: { refreshToken: () => Promise<unknown>; suspect: (member: string) => void },
+): Promise<IRangeResponse> {
+  const callOptions = pageCallOptions(pool, request);
+  for (let attempt = 0; ; attempt++) {
+    let member = "";
+    const outcome = await pool.withConnection<PageOutcome>(
+      "KV",
+      (args) => {
+        member = args.resource.host;
+        return runPage(args as ConnectionArgs, request, callOptions, options);
+      },
+      preferredOrder(pool.hosts, isSuspect),
+    );
+    if (outcome.ok) return outcome.response;
+    if (outcome.error instanceof EtcdInvalidAuthTokenError && attempt === 0) {
+      await hooks.refreshToken(); // a call through etcd3's retry path fetches a new token
+      continue;
+    }
+    if (outcome.error instanceof RequestTimeoutError && member !== "") hooks.suspect(member);
+    throw outcome.error;
+  }
+}
+
+/** The client's default call options for a range call, without `deadline` (trap 20). */
+function pageCallOptions(pool: PoolInternals, request: IRangeRequest): CallOptions {
+  const factory = pool.callOptionsFactory;
+  const resolved =
+    typeof factory === "function"
+      ? factory({ service: "KV", method: "range", params: request, isStream: false })
+      : factory;
+  const { deadline: _deadline, ...rest } = (resolved ?? {}) as Record<string, unknown>;
+  return rest;
 }
 
 /** Endlessly yields the hosts: unsuspected ones first, each group shuffled. */

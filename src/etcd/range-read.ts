@@ -8,7 +8,8 @@ import type { IKeyValue } from "etcd3";
 import { GRPCResourceExhastedError } from "etcd3";
 import type { KeyRange } from "./key-range.js";
 import type { EtcdPort } from "./port.js";
-import { withSoftTimeout } from "./soft-timeout.js";
+import type { PageSizer } from "./page-sizer.js";
+import { RequestTimeoutError } from "./soft-timeout.js";
 
 /** A key-value pair as read from etcd (keys with the namespace prefix). */
 export interface StoredKv {
@@ -27,58 +28,73 @@ export interface RangeRead {
 
 /** Tuning of {@link readRange}. */
 export interface RangeReadOptions {
-  /** Keys per page at first; halved when a page exceeds the gRPC message limit. */
-  pageSize: number;
-  /** Soft timeout of each page request, in ms. */
+  /** Page sizes of this range, learned from its pages and remembered across its reads. */
+  sizer: PageSizer;
+  /**
+   * Silence, in ms, after which a page is abandoned (cancelled, the next one asked for
+   * smaller, and the read rejected with a `RequestTimeoutError`): bytes arriving from the
+   * member count as progress, so a slow page is not abandoned.
+   */
   timeoutMs: number;
   /**
    * Read the range as it was at this revision instead of the current one (e.g. a
    * compaction's revision, the oldest state etcd still holds). Undefined: the current.
    */
   revision?: number | undefined;
+  /** Stops the read: the page under way is cancelled, the read rejects with the reason. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
  * Reads every key of `range` at one revision: the first page at the current revision R
  * (a linearizable read), or at `options.revision` when given, the rest at the same
- * revision, so the result is one consistent state however many pages it takes. A page
- * too large for a gRPC message is retried at half the size. Fails with what etcd fails
- * with (a revision compacted in the meantime: `GRPCOutOfRangeError`); the caller retries.
+ * revision, so the result is one consistent state however many pages it takes. Pages
+ * are sized by `options.sizer` and requested with `EtcdPort.readPage`, so no page counts
+ * against the user's client; a page too large for a gRPC message is asked for again at
+ * half the size, down to one key. Fails with what etcd fails with (a revision compacted
+ * in the meantime: `GRPCOutOfRangeError`; one key over the client's receive limit:
+ * `GRPCResourceExhastedError`); the caller retries.
  */
 export async function readRange(
   port: EtcdPort,
   range: KeyRange,
   options: RangeReadOptions,
 ): Promise<RangeRead> {
+  const { sizer, signal } = options;
   const kvs: StoredKv[] = [];
-  let pageSize = Math.max(1, options.pageSize);
   let revision: number | undefined = options.revision;
   let clusterId: string | undefined;
   let from = range.start;
   for (;;) {
-    let response: Awaited<ReturnType<EtcdPort["range"]>>;
+    const limit = sizer.limit;
+    const started = performance.now();
+    let response: Awaited<ReturnType<EtcdPort["readPage"]>>;
     try {
-      response = await withSoftTimeout(
-        port.range({
+      response = await port.readPage(
+        {
           key: from,
-          ...(range.end === undefined ? {} : { range_end: range.end }),
-          ...(range.end === undefined ? {} : { limit: pageSize }),
+          ...(range.end === undefined ? {} : { range_end: range.end, limit }),
           ...(revision === undefined ? {} : { revision }),
-        }),
-        options.timeoutMs,
-        "etcd range read",
+        },
+        { idleTimeoutMs: options.timeoutMs, signal },
       );
     } catch (error) {
-      if (error instanceof GRPCResourceExhastedError && pageSize > 1) {
-        pageSize = Math.ceil(pageSize / 2);
+      if (error instanceof GRPCResourceExhastedError && range.end !== undefined && limit > 1) {
+        sizer.shrink(limit);
         continue;
       }
+      if (error instanceof RequestTimeoutError) sizer.shrink(limit);
       throw error;
     }
     // A read at a given revision still answers with the current revision in its header.
     revision ??= Number(response.header.revision);
     clusterId ??= response.header.cluster_id;
-    for (const kv of response.kvs) kvs.push(toStoredKv(kv));
+    let bytes = 0;
+    for (const kv of response.kvs) {
+      kvs.push(toStoredKv(kv));
+      bytes += kv.key.length + kv.value.length;
+    }
+    sizer.fitted(limit, response.kvs.length, bytes, performance.now() - started);
     const last = response.kvs.at(-1);
     if (!response.more || last === undefined) return { revision, clusterId, kvs };
     from = Buffer.concat([last.key, Buffer.from([0])]);

@@ -12,6 +12,7 @@ import { WatchFailedError } from "../event/errors.js";
 import { isPermanentFailure } from "./classify.js";
 import { publishWatchEvent } from "./diagnostics.js";
 import { type KeyRange, keyId } from "./key-range.js";
+import { PageSizer } from "./page-sizer.js";
 import type { EtcdPort, WatchStreamPort } from "./port.js";
 import { readRange, type StoredKv, toStoredKv } from "./range-read.js";
 import { DEFAULT_BACKOFF, type WatchTuning } from "./retry-policy.js";
@@ -133,9 +134,14 @@ export class RangeSync {
   #refreshAuth = false;
   #everLive = false;
   #stream: WatchStream | undefined;
+  /** Aborts the read under way when stopped (its page is cancelled). */
+  #reading = new AbortController();
+  /** Page sizes of this range, remembered across reads (resyncs start from them). */
+  readonly #sizer: PageSizer;
 
   constructor(options: RangeSyncOptions) {
     this.#options = options;
+    this.#sizer = new PageSizer(options.tuning.pageSize);
   }
 
   /** The present keys and their values, by key id. Replaced on each read: don't keep. */
@@ -161,6 +167,7 @@ export class RangeSync {
     this.#needRead = true;
     this.#readAt = undefined;
     this.#everLive = false;
+    this.#reading = new AbortController();
     this.#status({ state: "connecting" });
     void this.#run(this.#generation);
   }
@@ -171,6 +178,7 @@ export class RangeSync {
     // later start() reads afresh, and the status says nobody is watching.
     this.#running = false;
     this.#generation += 1;
+    this.#reading.abort(new Stopped());
     this.#stream?.close();
     this.#stream = undefined;
     this.#entries = new Map();
@@ -323,9 +331,10 @@ export class RangeSync {
     let read: Awaited<ReturnType<typeof readRange>>;
     try {
       read = await readRange(port, range, {
-        pageSize: tuning.pageSize,
+        sizer: this.#sizer,
         timeoutMs: tuning.readTimeoutMs,
         revision: this.#readAt,
+        signal: this.#reading.signal,
       });
     } catch (error) {
       if (error instanceof GRPCOutOfRangeError && this.#readAt !== undefined) {

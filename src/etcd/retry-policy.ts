@@ -22,9 +22,12 @@ export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
 
 /** Timeouts and sizes of the watch loop, in ms and keys. */
 export interface WatchTuning {
-  /** Keys per page of the initial read and of resyncs (halved on oversized pages). */
+  /**
+   * The most keys per page of the initial read and of resyncs; pages start smaller and
+   * are sized by bytes and time (see `PageSizer`).
+   */
   readonly pageSize: number;
-  /** Soft timeout of each read request. */
+  /** Silence after which a page of a read is abandoned (bytes arriving count). */
   readonly readTimeoutMs: number;
   /** Silence on a watch stream after which a progress request checks it is alive. */
   readonly idleCheckMs: number;
@@ -33,7 +36,7 @@ export interface WatchTuning {
 }
 
 /**
- * Defaults: pages of 1000 keys; reads answer within 5 s; a silent stream is checked
+ * Defaults: pages of at most 1000 keys; a read's page silent for 5 s is abandoned; a silent stream is checked
  * every 2 s and must answer within 3 s, so a stream stuck on a frozen member is moved
  * within about 5 s, to another member (the silent one is avoided for 30 s: see
  * `EtcdPort.suspect`).

@@ -144,7 +144,7 @@ test.serial(
     // The resync read at the first compaction's revision finds it compacted again.
     const port: EtcdPort = {
       ...client,
-      range: async (request) => {
+      readPage: async (request, options) => {
         readsAt.push(request.revision === undefined ? undefined : Number(request.revision));
         if (request.revision !== undefined && gap.second === 0) {
           gap.changed = await revisionOf(etcd().put(`${prefix}kept`).value("between").exec());
@@ -153,7 +153,7 @@ test.serial(
           await etcd().put(`${prefix}brief`).value("after both").exec();
           gap.deleted = await revisionOf(etcd().delete().key(`${prefix}brief`).exec());
         }
-        return client.range(request);
+        return client.readPage(request, options);
       },
     };
     const changes: SyncedChange[] = [];
@@ -223,6 +223,10 @@ test.serial(
       range: (request) => {
         reads.push(request);
         return client.range(request);
+      },
+      readPage: (request, options) => {
+        reads.push(request);
+        return client.readPage(request, options);
       },
       suspect: (member) => suspected.push(member),
       openWatchStream: async () => {
