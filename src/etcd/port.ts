@@ -159,7 +159,8 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
         return withSoftTimeout(client.kv.range(request), options.idleTimeoutMs, "etcd range page");
       }
       return readPageThrough(pool, isSuspect, request, options, {
-        refreshToken: () => client.kv.range({ key: request.key ?? Buffer.from([0]), count_only: true }),
+        refreshToken: () =>
+          client.kv.range({ key: request.key ?? Buffer.from([0]), count_only: true }),
         suspect,
       });
     },

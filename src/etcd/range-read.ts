@@ -7,8 +7,8 @@
 import type { IKeyValue } from "etcd3";
 import { GRPCResourceExhastedError } from "etcd3";
 import type { KeyRange } from "./key-range.js";
-import type { EtcdPort } from "./port.js";
 import type { PageSizer } from "./page-sizer.js";
+import type { EtcdPort } from "./port.js";
 import { RequestTimeoutError } from "./soft-timeout.js";
 
 /** A key-value pair as read from etcd (keys with the namespace prefix). */

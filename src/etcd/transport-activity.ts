@@ -14,8 +14,8 @@
  */
 
 import { subscribe } from "node:diagnostics_channel";
-import { isIP } from "node:net";
 import type { Socket } from "node:net";
+import { isIP } from "node:net";
 
 /** Open client sockets of the process; closed ones are pruned as the set grows. */
 const sockets = new Set<Socket>();
