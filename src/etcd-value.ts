@@ -7,12 +7,14 @@
 import type { Etcd3, Namespace } from "etcd3";
 import { DecodeCache } from "./etcd/decode-cache.js";
 import { singleKey } from "./etcd/key-range.js";
+import { KeyWriter } from "./etcd/key-writer.js";
 import { portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
 import { RangeSync } from "./etcd/range-sync.js";
 import { StatusSlot } from "./etcd/status-slot.js";
 import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
+import type { WriteOptions, WriteResult } from "./etcd/write-options.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
 
@@ -57,6 +59,7 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
   readonly #status = new StatusSlot();
   readonly #cache: DecodeCache<T>;
   readonly #key: string;
+  readonly #writer: KeyWriter<T>;
 
   /**
    * @param client an `Etcd3` client or a `Namespace` of one; keys are relative to it.
@@ -73,8 +76,19 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
       throw new TypeError("Expected `key` to be a non-empty string, got ``");
     }
     this.#cache = new DecodeCache(resolved.decoder);
+    const port = portOf(client);
+    this.#writer = new KeyWriter({
+      port,
+      key,
+      encoder: resolved.encoder,
+      cache: this.#cache,
+      backoff: resolved.backoff,
+      tuning: resolved.tuning,
+      latest: () =>
+        this.#slot.ready ? { kv: this.#slot.entry, revision: this.#slot.revision } : undefined,
+    });
     const sync = new RangeSync({
-      port: portOf(client),
+      port,
       range: singleKey(client.prefix, key),
       target: `key ${JSON.stringify(key)}`,
       backoff: resolved.backoff,
@@ -114,6 +128,61 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
         kv === undefined ? undefined : this.#cache.decode(kv, this.#key, revision),
       options,
     );
+  }
+
+  /**
+   * Writes `value` (encoded with the codec), or deletes the key when `value` is
+   * `undefined`, and resolves with the outcome: `{ ok: true, revision }` once etcd has
+   * applied it (watchers of this and every other value of the key then see it, as any
+   * change), or `{ ok: false, … }` when a condition of `options` did not hold (nothing
+   * written). See {@link WriteOptions} and {@link WriteResult}.
+   *
+   * - **At most once**: the request is sent once, outside the client's retry policy. If
+   *   it may have been applied without an answer (sent, then the connection failed, no
+   *   answer within 10 s, or etcd's "request timed out" or "leader changed"), `set`
+   *   rejects with `AmbiguousWriteError` and does not send it again: the write may still
+   *   appear later. Read the key and compare its mod revision to learn the outcome.
+   * - **Waits out outages**: a request that certainly was not applied (no connection, no
+   *   member reachable, every circuit breaker open, etcd without a leader) is sent again
+   *   with the value's `backoff`, until etcd answers or `options.signal` aborts (rejects
+   *   with `signal.reason`; nothing written). For a bound: `AbortSignal.timeout(ms)`.
+   * - **Refused for good**: permission denied, an unknown or revoked lease, a value over
+   *   etcd's request size limit (`--max-request-bytes`, 1.5 MiB by default), a full
+   *   database, a closed client: rejects with `WriteFailedError` (`cause`: etcd's error).
+   * - **Encoding first**: an encoder that throws, or a schema that rejects the value,
+   *   rejects with `EncodeError` (with `issues` for a schema) before anything is sent.
+   * - A value made with only a `decoder` cannot be written: rejects with a `TypeError`.
+   *   Malformed options: `TypeError`.
+   *
+   * Concurrency: any number of writes may be in flight; etcd orders them. A `Namespace`
+   * client writes under its prefix, like it reads.
+   */
+  set(value: T | undefined, options?: WriteOptions): Promise<WriteResult<T>> {
+    return this.#writer.set(value, options);
+  }
+
+  /**
+   * Compare-and-set: calls `fn` with the current value (`undefined`: absent), writes what
+   * it returns only if the key has not changed since (same mod revision), and on a
+   * conflict calls `fn` again with the newer value, until the write applies, a guard
+   * fails (`{ ok: false, reason: "guard" }`) or `options.signal` aborts.
+   *
+   * - `fn` may run several times and must have no side effects. Returning `current`
+   *   itself (`===`) writes nothing and resolves `{ ok: true, revision }` with the key's
+   *   mod revision (0: absent); returning `undefined` deletes the key. A throw rejects
+   *   `update` with what was thrown.
+   * - `fn` never sees a value older than one a watcher of this `EtcdValue` has already
+   *   returned: while the value is watched, the first call gets the watched value (one
+   *   round trip when it is current), else the key is read first.
+   * - Each write attempt is at most once, and waits out outages, as in {@link set}:
+   *   `AmbiguousWriteError` ends the loop (the write may still apply; `fn` is not called
+   *   again). A value that fails to decode rejects with `DecodeError`.
+   */
+  update(
+    fn: (current: T | undefined) => T | undefined,
+    options?: Omit<WriteOptions, "ifRevision">,
+  ): Promise<WriteResult<T>> {
+    return this.#writer.update(fn, options);
   }
 
   /**

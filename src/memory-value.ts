@@ -46,6 +46,24 @@ export class MemoryValue<T> implements EventValue<T> {
     this.#slot.publish(value, this.#slot.revision + 1);
   }
 
+  /**
+   * Replaces the value with `fn(current)`, synchronously: `fn` runs once, with the value
+   * held now (`undefined` when nothing was set). Returning `current` itself (`===`)
+   * changes nothing: no new revision, no watcher woken. Anything else is a `set()`. A
+   * throw from `fn` propagates and changes nothing. The `MemoryValue` counterpart of
+   * `EtcdValue.update`, without conflicts (JavaScript runs `fn` to the end before any
+   * other `set()`).
+   */
+  update(fn: (current: T | undefined) => T): void {
+    if (typeof fn !== "function") {
+      throw new TypeError(`Expected \`fn\` to be a function, got ${typeof fn}`);
+    }
+    const current = this.current;
+    const next = fn(current);
+    if (next === current) return;
+    this.set(next);
+  }
+
   /** The value held now; `undefined` when nothing was set (or `undefined` was). */
   get current(): T | undefined {
     return this.#slot.entry;

@@ -22,6 +22,7 @@ import {
   type IRangeResponse,
   type IWatchRequest,
   type IWatchResponse,
+  type KVClient,
   type Namespace,
   WatchClient,
 } from "etcd3";
@@ -84,6 +85,36 @@ export interface EtcdPort {
    * tell leaves it out.
    */
   isClosed?(): boolean;
+  /** The client's own KV calls (`client.kv`), through its retry policy. */
+  readonly kv: KVClient;
+  /**
+   * Runs `fn` once on one member's KV connection: etcd3's circuit breakers apply (a
+   * member whose breaker is open is skipped, the next one offered), its retry policy does
+   * not. Members are offered as for {@link openWatchStream}. Undefined when the client has
+   * no such pool: not etcd3 1.x internals, or a mocked client (`client.mock()`, whose calls
+   * go to the mock once, never retried).
+   */
+  readonly withKvConnection:
+    | (<R>(fn: (connection: KvConnection) => Promise<R>) => Promise<R>)
+    | undefined;
+}
+
+/** One member's connection, lent by {@link EtcdPort.withKvConnection} for one call. */
+export interface KvConnection {
+  /** The member, as in the client's `hosts` without the scheme. */
+  readonly member: string;
+  /**
+   * etcd3's gRPC client of the member's KV service (grpc-js): its methods (`put`,
+   * `deleteRange`, `txn`, …) take `(request, metadata, options, callback)` and return
+   * the call, which has `cancel()`.
+   */
+  readonly client: unknown;
+  /** The call metadata (auth token). */
+  readonly metadata: unknown;
+  /** The client's default call options (`defaultCallOptions`) for this call. */
+  callOptions(method: string, request: unknown): unknown;
+  /** Drops the cached auth token, after etcd said it is invalid: the next call fetches one. */
+  invalidateToken(): void;
 }
 
 /** How long, in ms, new watch streams avoid a member that left a watch unanswered. */
@@ -104,6 +135,10 @@ interface PoolInternals extends ICallable<HostInternals> {
     fn: Parameters<ICallable<HostInternals>["withConnection"]>[1],
     shuffleGenerator?: Generator<HostInternals, void, unknown>,
   ): Promise<R>;
+  /** Set by `client.mock()`: every call then goes to the mock. */
+  readonly mockImpl?: unknown;
+  /** Holds the auth token. */
+  readonly authenticator?: { invalidateMetadata?(): void };
 }
 
 interface HostInternals {
@@ -172,6 +207,27 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
     },
     suspect,
     isClosed: () => pool?.hosts.every((host) => host.closed === true) ?? false,
+    kv: client.kv,
+    withKvConnection:
+      pool === undefined || pool.mockImpl
+        ? undefined
+        : (fn) =>
+            pool.withConnection(
+              "KV",
+              ({ resource, client: kvClient, metadata }) =>
+                fn({
+                  member: resource.host,
+                  client: kvClient,
+                  metadata,
+                  callOptions: (method, params) => {
+                    const factory: unknown = pool.callOptionsFactory;
+                    if (typeof factory !== "function") return factory;
+                    return factory({ service: "KV", method, params, isStream: false });
+                  },
+                  invalidateToken: () => pool.authenticator?.invalidateMetadata?.(),
+                }),
+              preferredOrder(pool.hosts, isSuspect),
+            ),
   };
 }
 

@@ -20,7 +20,7 @@ export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
   delayFirstAttempt: false,
 });
 
-/** Timeouts and sizes of the watch loop, in ms and keys. */
+/** Timeouts and sizes of the watch loop and of writes, in ms and keys. */
 export interface WatchTuning {
   /**
    * The most keys per page of the initial read and of resyncs; pages start smaller and
@@ -33,17 +33,22 @@ export interface WatchTuning {
   readonly idleCheckMs: number;
   /** Time the server has to answer a watch create or a progress request. */
   readonly answerTimeoutMs: number;
+  /** Soft timeout of each write request: no answer by then makes the write ambiguous. */
+  readonly writeTimeoutMs: number;
 }
 
 /**
  * Defaults: pages of at most 1000 keys; a read's page silent for 5 s is abandoned; a silent stream is checked
  * every 2 s and must answer within 3 s, so a stream stuck on a frozen member is moved
  * within about 5 s, to another member (the silent one is avoided for 30 s: see
- * `EtcdPort.suspect`).
+ * `EtcdPort.suspect`). A write has 10 s to answer: longer than etcd's own bound on a
+ * proposal (7 s with default timing, then "request timed out"), so etcd's answer comes
+ * first when there is one.
  */
 export const DEFAULT_TUNING: Readonly<WatchTuning> = Object.freeze({
   pageSize: 1000,
   readTimeoutMs: 5000,
   idleCheckMs: 2000,
   answerTimeoutMs: 3000,
+  writeTimeoutMs: 10_000,
 });

@@ -6,6 +6,7 @@
 
 import type { Etcd3, Namespace } from "etcd3";
 import type { BackoffOptions } from "exponential-backoff";
+import { type Codec, codecs, type Encoder } from "../event/codecs.js";
 import { type Decoder, decoders } from "../event/decoders.js";
 import { requireEtcdClient } from "./port.js";
 import type { RangeSyncHooks } from "./range-sync.js";
@@ -16,8 +17,15 @@ export interface EtcdValueOptions<T> {
   /**
    * Turns each value's bytes into a `T`; default `decoders.bytes`. See the decoders
    * module for the failure policy: a rejected value is a `DecodeError` for that update.
+   * A value given only a decoder cannot be written: give `codec` instead.
    */
   decoder?: Decoder<T>;
+  /**
+   * Reads and writes the value: `codec.decode` as the decoder, `codec.encode` for
+   * `set` and `update`; default `codecs.bytes`. Give `codec` or `decoder`, not both
+   * (`TypeError`).
+   */
+  codec?: Codec<T>;
   /**
    * Retry timing after transient faults, as `exponential-backoff` options, merged over
    * the defaults: first retry after a random 0–50 ms, the bound doubling up to 1000 ms
@@ -54,6 +62,8 @@ export function withInternal<T = Uint8Array>(
 /** Options with defaults applied. */
 export interface ResolvedOptions<T> {
   readonly decoder: Decoder<T>;
+  /** Undefined when only a decoder was given: the value cannot be written. */
+  readonly encoder: Encoder<T> | undefined;
   readonly backoff: BackoffOptions;
   readonly tuning: WatchTuning;
   readonly hooks: RangeSyncHooks | undefined;
@@ -65,7 +75,23 @@ export function resolveOptions<T>(
   options: EtcdValueOptions<T> | undefined,
 ): ResolvedOptions<T> {
   requireEtcdClient(client, "an Etcd3 client or a Namespace of one", true);
-  const { decoder = decoders.bytes as Decoder<T>, backoff = {} } = options ?? {};
+  const { codec, backoff = {} } = options ?? {};
+  if (codec !== undefined && options?.decoder !== undefined) {
+    throw new TypeError("Give `codec` or `decoder`, not both: a codec has its own decoder");
+  }
+  if (
+    codec !== undefined &&
+    (typeof codec !== "object" ||
+      codec === null ||
+      typeof codec.decode !== "function" ||
+      typeof codec.encode !== "function")
+  ) {
+    throw new TypeError("Expected `codec` to be a Codec ({ decode, encode } functions)");
+  }
+  const decoder = codec?.decode ?? options?.decoder ?? (decoders.bytes as Decoder<T>);
+  const encoder =
+    codec?.encode ??
+    (options?.decoder === undefined ? (codecs.bytes.encode as Encoder<T>) : undefined);
   if (typeof decoder !== "function") {
     throw new TypeError(`Expected \`decoder\` to be a function, got ${typeof decoder}`);
   }
@@ -75,6 +101,7 @@ export function resolveOptions<T>(
   const internal = (options as InternalOptions | undefined)?.[INTERNAL];
   return {
     decoder,
+    encoder,
     backoff,
     tuning: { ...DEFAULT_TUNING, ...internal?.tuning },
     hooks: internal?.hooks,
