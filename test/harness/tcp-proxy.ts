@@ -13,6 +13,9 @@ export type { LinkRate } from "./link-throttle.js";
  *   stopped (a healed partition: nothing was lost, only delayed).
  * - `drop`: every open connection is reset (RST to the client), and new connections are
  *   reset as soon as they are accepted, as by a host that refuses them.
+ * - `oneway`: bytes flow from clients to the member only: requests arrive and are served,
+ *   the member's answers are held (read no more), as by a link that loses the way back.
+ *   On `pass` the held answers flow, late.
  * - `blackhole`: nothing flows and nothing closes. Open connections stop being read in
  *   either direction (the kernels' buffers fill, then TCP's window closes); new ones are
  *   accepted and never answered. A member dying meanwhile is not reported to the client
@@ -21,7 +24,7 @@ export type { LinkRate } from "./link-throttle.js";
  * Independently of the mode, each direction of the link can be throttled (see
  * {@link TcpProxy.setRate}), as a slow network link shared by every connection.
  */
-export type LinkMode = "pass" | "drop" | "blackhole";
+export type LinkMode = "pass" | "drop" | "blackhole" | "oneway";
 
 const HOST = "127.0.0.1";
 
@@ -50,7 +53,7 @@ export class TcpProxy {
   /** Member → client bytes. */
   readonly #toClient = new LinkDirection(() => this.#mode === "pass");
   /** Client → member bytes. */
-  readonly #toMember = new LinkDirection(() => this.#mode === "pass");
+  readonly #toMember = new LinkDirection(() => this.#mode === "pass" || this.#mode === "oneway");
 
   private constructor(server: Server, targetPort: number) {
     this.#server = server;
@@ -93,12 +96,11 @@ export class TcpProxy {
     for (const pair of [...this.#pairs]) {
       if (mode === "drop") this.#reset(pair);
       else if (mode === "pass") this.#flow(pair);
+      else if (mode === "oneway") this.#oneway(pair);
       else this.#hold(pair);
     }
-    if (mode === "pass") {
-      this.#toClient.pump();
-      this.#toMember.pump();
-    }
+    if (mode === "pass") this.#toClient.pump();
+    if (mode === "pass" || mode === "oneway") this.#toMember.pump();
   }
 
   /**
@@ -144,6 +146,7 @@ export class TcpProxy {
       pair.upstream?.destroy();
     });
     if (this.#mode === "pass") this.#flow(pair);
+    else if (this.#mode === "oneway") this.#oneway(pair);
     // blackhole: accepted (pauseOnConnect), never read, never answered.
   }
 
@@ -156,6 +159,12 @@ export class TcpProxy {
     if (pair.upstream === undefined) pair.upstream = this.#connectUpstream(pair);
     pair.client.resume();
     pair.upstream.resume();
+  }
+
+  /** Requests flow to the member; its answers stay unread. */
+  #oneway(pair: Pair): void {
+    this.#flow(pair);
+    pair.upstream?.pause();
   }
 
   #hold(pair: Pair): void {
