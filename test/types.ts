@@ -6,6 +6,8 @@
 import type { Etcd3 } from "etcd3";
 import { z } from "zod";
 import {
+  type Codec,
+  codecs,
   type Decoded,
   type Decoder,
   decoders,
@@ -18,6 +20,8 @@ import {
   type RangeSnapshot,
   type Watcher,
   type WatchStatus,
+  type WriteOptions,
+  type WriteResult,
 } from "../src/index.js";
 
 type Equal<A, B> =
@@ -78,3 +82,44 @@ void livenessAsEvent;
 new EtcdLiveness(client, { interval: "5000" });
 // @ts-expect-error no such option
 new EtcdLiveness(client, { deadline: 1000 });
+
+// Writes: typed from the codec.
+const textCodecValue = new EtcdValue(client, "/k", { codec: codecs.text });
+expectType<Watcher<string | undefined>, ReturnType<typeof textCodecValue.watch>>(true);
+expectType<Promise<WriteResult<string>>, ReturnType<typeof textCodecValue.set>>(true);
+void textCodecValue.set("x");
+void textCodecValue.set(undefined, { ifRevision: 0, guard: { key: "/lock", createRevision: 3 } });
+// @ts-expect-error set() takes the codec's type
+void textCodecValue.set(42);
+void textCodecValue.update((current) => `${current ?? ""}!`);
+// @ts-expect-error update's fn returns the codec's type
+void textCodecValue.update(() => 42);
+// @ts-expect-error update() compares revisions itself: no ifRevision
+void textCodecValue.update((s) => s, { ifRevision: 3 });
+const jsonCodecValue = new EtcdValue(client, "/k", { codec: codecs.json<{ n: number }>() });
+void jsonCodecValue.update((current) => ({ n: (current?.n ?? 0) + 1 }));
+// @ts-expect-error a guard has a numeric create revision
+void jsonCodecValue.set({ n: 1 }, { guard: { key: "/lock", createRevision: "3" } });
+const schemaCodecValue = new EtcdValue(client, "/k", {
+  codec: codecs.schema(z.object({ port: z.number() })),
+});
+expectType<Promise<WriteResult<{ port: number }>>, ReturnType<typeof schemaCodecValue.set>>(true);
+// @ts-expect-error set() takes the schema's type
+void schemaCodecValue.set({ port: "80" });
+const bytesValue = new EtcdValue(client, "/k");
+void bytesValue.set(new Uint8Array([1]));
+// @ts-expect-error the default codec is bytes
+void bytesValue.set("text");
+expectType<Codec<string>, typeof codecs.text>(true);
+const written: WriteResult<number> = {
+  ok: false,
+  reason: "revision",
+  revision: 0,
+  value: undefined,
+};
+void written;
+const writeOptions: WriteOptions = { lease: { id: "7587" }, signal: AbortSignal.timeout(1000) };
+void writeOptions;
+memory.update((current) => ({ port: (current?.port ?? 0) + 1 }));
+// @ts-expect-error MemoryValue.update's fn returns a T
+memory.update(() => undefined);
