@@ -13,7 +13,7 @@ export type { Guard } from "./etcd/guard.js";
 export type { EtcdLivenessOptions } from "./etcd/liveness-options.js";
 export type { EtcdValueOptions } from "./etcd/value-options.js";
 export type { WatchStatus } from "./etcd/watch-status.js";
-export type { LeaseRef, WriteOptions, WriteResult } from "./etcd/write-options.js";
+export type { WriteOptions, WriteResult } from "./etcd/write-options.js";
 export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";
 export { EtcdLease, type EtcdLeaseOptions, type LeaseState } from "./etcd-lease.js";
 export { EtcdLiveness } from "./etcd-liveness.js";

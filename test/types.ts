@@ -11,6 +11,7 @@ import {
   type Decoded,
   type Decoder,
   decoders,
+  type EtcdLease,
   EtcdLiveness,
   EtcdRangeValue,
   EtcdValue,
@@ -118,8 +119,11 @@ const written: WriteResult<number> = {
   value: undefined,
 };
 void written;
-const writeOptions: WriteOptions = { lease: { id: "7587" }, signal: AbortSignal.timeout(1000) };
+declare const lease: EtcdLease;
+const writeOptions: WriteOptions = { lease, signal: AbortSignal.timeout(1000) };
 void writeOptions;
+// @ts-expect-error a lease is an EtcdLease
+void textCodecValue.set("x", { lease: "7587" });
 memory.update((current) => ({ port: (current?.port ?? 0) + 1 }));
 // @ts-expect-error MemoryValue.update's fn returns a T
 memory.update(() => undefined);

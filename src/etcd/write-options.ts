@@ -4,17 +4,10 @@
  * @module
  */
 
+// A type-only import from the value layer: the option names the public class.
+import type { EtcdLease } from "../etcd-lease.js";
 import type { Guard } from "./guard.js";
 import { requireString } from "./value-options.js";
-
-/**
- * The lease a put attaches its key to: an `EtcdLease`, of which only `id` (etcd's lease
- * ID, in decimal) is used.
- */
-// Typed by shape until `EtcdLease` exists; then this becomes `EtcdLease`.
-export interface LeaseRef {
-  readonly id: string;
-}
 
 /** Conditions and bounds of one write. */
 export interface WriteOptions {
@@ -28,8 +21,11 @@ export interface WriteOptions {
    * handle or a leadership passed here makes the write apply only while it is held.
    */
   guard?: Guard | readonly Guard[];
-  /** Attach the key to this lease (puts only; a delete ignores it). */
-  lease?: LeaseRef;
+  /**
+   * Attach the key to this lease (puts only; a delete ignores it): the key goes when the
+   * lease is revoked or expires. A lease etcd no longer knows: `WriteFailedError`.
+   */
+  lease?: EtcdLease;
   /**
    * Bounds the wait: while etcd cannot be reached, a write waits and retries (see
    * `EtcdValue.set`); aborting then rejects with `signal.reason` and nothing is written.
@@ -90,7 +86,7 @@ export function parseWriteOptions(
       createRevision: one.createRevision,
     };
   });
-  if (lease !== undefined && !/^[0-9]+$/.test((lease as Partial<LeaseRef> | null)?.id ?? "")) {
+  if (lease !== undefined && !/^[0-9]+$/.test((lease as Partial<EtcdLease> | null)?.id ?? "")) {
     throw new TypeError("Expected `lease` to be an EtcdLease (its `id`: a decimal lease ID)");
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
