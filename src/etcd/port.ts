@@ -92,7 +92,8 @@ export interface EtcdPort {
    * member whose breaker is open is skipped, the next one offered), its retry policy does
    * not. Members are offered as for {@link openWatchStream}. Undefined when the client has
    * no such pool: not etcd3 1.x internals, or a mocked client (`client.mock()`, whose calls
-   * go to the mock once, never retried).
+   * go to the mock once, never retried); read it at each call (a client can be mocked
+   * later).
    */
   readonly withKvConnection:
     | (<R>(fn: (connection: KvConnection) => Promise<R>) => Promise<R>)
@@ -111,7 +112,7 @@ export interface KvConnection {
   readonly client: unknown;
   /** The call metadata (auth token). */
   readonly metadata: unknown;
-  /** The client's default call options (`defaultCallOptions`) for this call. */
+  /** The client's default call options (`defaultCallOptions`) for this call, without `deadline`. */
   callOptions(method: string, request: unknown): unknown;
   /** Drops the cached auth token, after etcd said it is invalid: the next call fetches one. */
   invalidateToken(): void;
@@ -135,8 +136,6 @@ interface PoolInternals extends ICallable<HostInternals> {
     fn: Parameters<ICallable<HostInternals>["withConnection"]>[1],
     shuffleGenerator?: Generator<HostInternals, void, unknown>,
   ): Promise<R>;
-  /** Set by `client.mock()`: every call then goes to the mock. */
-  readonly mockImpl?: unknown;
   /** Holds the auth token. */
   readonly authenticator?: { invalidateMetadata?(): void };
 }
@@ -208,11 +207,11 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
     suspect,
     isClosed: () => pool?.hosts.every((host) => host.closed === true) ?? false,
     kv: client.kv,
-    withKvConnection:
-      pool === undefined || pool.mockImpl
+    get withKvConnection() {
+      return pool === undefined || (pool.mockImpl ?? null) !== null
         ? undefined
-        : (fn) =>
-            pool.withConnection(
+        : <R>(fn: (connection: KvConnection) => Promise<R>) =>
+            pool.withConnection<R>(
               "KV",
               ({ resource, client: kvClient, metadata }) =>
                 fn({
@@ -220,14 +219,23 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
                   client: kvClient,
                   metadata,
                   callOptions: (method, params) => {
-                    const factory: unknown = pool.callOptionsFactory;
-                    if (typeof factory !== "function") return factory;
-                    return factory({ service: "KV", method, params, isStream: false });
+                    const factory = pool.callOptionsFactory;
+                    const resolved =
+                      typeof factory === "function"
+                        ? factory({ service: "KV", method, params, isStream: false } as never)
+                        : factory;
+                    // Our soft timeout replaces a deadline (trap 20).
+                    const { deadline: _deadline, ...rest } = (resolved ?? {}) as Record<
+                      string,
+                      unknown
+                    >;
+                    return rest;
                   },
                   invalidateToken: () => pool.authenticator?.invalidateMetadata?.(),
                 }),
               preferredOrder(pool.hosts, isSuspect),
-            ),
+            );
+    },
   };
 }
 

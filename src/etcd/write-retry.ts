@@ -11,7 +11,6 @@ import { isPermanentFailure } from "./classify.js";
 import type { EtcdPort } from "./port.js";
 import { type StoredKv, toStoredKv } from "./range-read.js";
 import { DEFAULT_BACKOFF } from "./retry-policy.js";
-import { withSoftTimeout } from "./soft-timeout.js";
 import type { WriteFault } from "./write-outcome.js";
 import { sendOnce, type WriteCall, type WriteResponse } from "./write-request.js";
 
@@ -55,13 +54,17 @@ export interface KeyRead {
 }
 
 /**
- * Reads `key` (with the namespace prefix), retrying every failure but a permanent one
- * (reads are safe to repeat); rejects like {@link sendWrite}, never ambiguously.
+ * Reads `key` (with the namespace prefix) through `EtcdPort.readPage` (outside the
+ * client's retry policy and breakers), retrying every failure but a permanent one (reads
+ * are safe to repeat); rejects like {@link sendWrite}, never ambiguously.
  */
 export function readKey(port: EtcdPort, key: Buffer, options: SendOptions): Promise<KeyRead> {
   return retryUnsent(options, async () => {
     try {
-      const response = await withSoftTimeout(port.range({ key }), options.timeoutMs, "etcd read");
+      const response = await port.readPage(
+        { key },
+        { idleTimeoutMs: options.timeoutMs, signal: options.signal },
+      );
       const kv = response.kvs[0];
       const value = {
         kv: kv === undefined ? undefined : toStoredKv(kv),
@@ -69,6 +72,7 @@ export function readKey(port: EtcdPort, key: Buffer, options: SendOptions): Prom
       };
       return { ok: true, value };
     } catch (error) {
+      if (options.signal?.aborted && error === options.signal.reason) throw error;
       return { ok: false, fault: isPermanentFailure(error) ? "permanent" : "unsent", error };
     }
   });
