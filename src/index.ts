@@ -44,3 +44,4 @@ export {
   WriteFailedError,
 } from "./event/errors.js";
 export { MemoryValue } from "./memory-value.js";
+export { MemoryEtcd, type MemoryEtcdOptions } from "./memory-etcd/index.js";
