@@ -86,9 +86,12 @@ export async function revisionOf(client: Etcd3): Promise<number> {
 /** Keys under the test's prefix: `k("a")` is the key; `k.of(kv)` the name back. */
 export function keysOf(t: ExecutionContext): ((name: string) => Buffer) & {
   of: (kv: { key: Buffer }) => string;
+  ofEvent: (event: { kv: { key: Buffer } }) => string;
 } {
   const prefix = prefixOf(t);
+  const of = (kv: { key: Buffer }): string => kv.key.toString("latin1").slice(prefix.length);
   return Object.assign((name: string) => Buffer.from(prefix + name, "latin1"), {
-    of: (kv: { key: Buffer }) => kv.key.toString("latin1").slice(prefix.length),
+    of,
+    ofEvent: (event: { kv: { key: Buffer } }) => of(event.kv),
   });
 }
