@@ -43,5 +43,5 @@ export {
   WatchFailedError,
   WriteFailedError,
 } from "./event/errors.js";
-export { MemoryValue } from "./memory-value.js";
 export { MemoryEtcd, type MemoryEtcdOptions } from "./memory-etcd/index.js";
+export { MemoryValue } from "./memory-value.js";

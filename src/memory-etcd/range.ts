@@ -33,7 +33,7 @@ export function readRange(
   const current = viewRevision(view);
   view.store.checkReadable(revision, current);
   const range = requestRange(key, rangeEnd);
-  if (view.write !== undefined) return view.write.range(range, revision <= 0 ? 0 : revision);
+  if (view.write !== undefined) return view.write.range(range, Math.max(revision, 0));
   return view.store.range(range, revision <= 0 ? current : revision);
 }
 
