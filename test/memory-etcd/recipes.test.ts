@@ -34,18 +34,23 @@ both(
     const election = client.election(`${prefixOf(t)}election`, 30);
     const observer = await election.observe();
     t.teardown(() => observer.cancel());
-    const leaders: (string | undefined)[] = [];
-    observer.on("change", (value) => leaders.push(value));
+    /** Resolves once the observer's leader is `value` (now or by a later change). */
+    const observed = (value: string): Promise<void> =>
+      new Promise((resolve) => {
+        if (observer.leader() === value) resolve();
+        observer.on("change", (leader) => leader === value && resolve());
+      });
     const first = await election.campaign("a").wait();
+    await observed("a");
+    const leaders: (string | undefined)[] = [observer.leader()];
+    observer.on("change", (value) => leaders.push(value));
     const secondElected = new Promise<void>((resolve) => {
       const second = client.election(`${prefixOf(t)}election`, 30).campaign("b");
       second.on("elected", resolve);
       t.teardown(() => second.resign());
     });
     t.is(await election.leader(), "a");
-    const bTurn = new Promise<void>((resolve) =>
-      observer.on("change", (value) => value === "b" && resolve()),
-    );
+    const bTurn = observed("b");
     await first.resign();
     await secondElected;
     await bTurn;
