@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Etcd3, EtcdLeaseInvalidError, type Namespace } from "etcd3";
+import { ClientClosedError, type Etcd3, EtcdLeaseInvalidError, type Namespace } from "etcd3";
 import { KeepaliveLoop } from "./coordination/keepalive.js";
 import {
   keepaliveIntervalMs,
@@ -260,15 +260,22 @@ export class EtcdLease implements EventValue<LeaseState>, AsyncDisposable {
     this.#revoking ??= (async () => {
       const certainlyExpired = (): boolean =>
         this.#now() > this.#lastAnswer + this.#clock.ttl * 1000 + 2000;
+      const revoke = async (): Promise<void> => {
+        try {
+          await this.#client.leaseClient.leaseRevoke({ ID: this.id });
+        } catch (error) {
+          // etcd no longer knows the lease: it expired or was revoked, which is the goal.
+          if (!(error instanceof EtcdLeaseInvalidError)) throw error;
+        }
+      };
       try {
-        await retryTransient(() => this.#client.leaseClient.leaseRevoke({ ID: this.id }), {
+        await retryTransient(revoke, {
           giveUp: certainlyExpired,
           timeoutMs: 2000,
           what: "etcd lease revoke",
         });
       } catch (error) {
-        if (error instanceof EtcdLeaseInvalidError || certainlyExpired()) return;
-        if (isClientClosed(error)) return;
+        if (certainlyExpired() || error instanceof ClientClosedError) return;
         throw error;
       }
     })();
@@ -279,10 +286,6 @@ export class EtcdLease implements EventValue<LeaseState>, AsyncDisposable {
     this.#states += 1;
     this.#slot.publish(state, this.#states);
   }
-}
-
-function isClientClosed(error: unknown): boolean {
-  return error instanceof Error && error.name === "ClientClosedError";
 }
 
 /** Validates a TTL option (whole seconds, at least 1); undefined: the default. */

@@ -18,6 +18,12 @@ export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";
 export { EtcdLease, type EtcdLeaseOptions, type LeaseState } from "./etcd-lease.js";
 export { EtcdLiveness } from "./etcd-liveness.js";
 export {
+  type AcquireOptions,
+  EtcdLock,
+  type EtcdLockOptions,
+  type LockHandle,
+} from "./etcd-lock.js";
+export {
   EtcdRangeValue,
   type KeyRangeSpec,
   type KeyUpdate,

@@ -16,6 +16,10 @@ export interface StoredKv {
   readonly key: Buffer;
   readonly value: Buffer;
   readonly modRevision: number;
+  /** The revision that created the key (since its last deletion). */
+  readonly createRevision: number;
+  /** The ID of the key's lease, in decimal; `"0"` for none. */
+  readonly lease: string;
 }
 
 /** The whole range at `revision`, in key order. */
@@ -103,5 +107,11 @@ export async function readRange(
 
 /** Converts etcd3's key-value (revisions as strings) to ours. */
 export function toStoredKv(kv: IKeyValue): StoredKv {
-  return { key: kv.key, value: kv.value, modRevision: Number(kv.mod_revision) };
+  return {
+    key: kv.key,
+    value: kv.value,
+    modRevision: Number(kv.mod_revision),
+    createRevision: Number(kv.create_revision),
+    lease: String(kv.lease),
+  };
 }

@@ -1,0 +1,87 @@
+/**
+ * Joining a line (lock or election) and waiting for the turn: the steps `EtcdLock` and
+ * `EtcdElection` share, with every failure path removing what it wrote.
+ *
+ * @module
+ */
+
+import type { Etcd3, Namespace } from "etcd3";
+import { removeOwnKey } from "./held-key.js";
+import { claimLine, type LeaseLike, OwnKey } from "./own-key.js";
+import { enqueue, waitForTurn } from "./queue.js";
+import { abortable } from "./retry.js";
+
+/** Settings of {@link contend}. */
+export interface ContendOptions {
+  readonly client: Etcd3 | Namespace;
+  /** The line's name: keys are `${name}/${lease ID in hex}`. */
+  readonly name: string;
+  /** The value our key holds (empty for a lock). */
+  readonly value: Buffer;
+  /** Names the line in messages, e.g. `lock "/jobs"`. */
+  readonly what: string;
+  /** The caller's lease, or a function granting one that we own (revoked when done). */
+  readonly lease: LeaseLike | (() => Promise<LeaseLike>);
+  /** Wait in line (acquire, campaign) or give up at once when someone is ahead (tryAcquire). */
+  readonly wait: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Our key once we are first in line. */
+export interface Contended {
+  readonly own: OwnKey;
+  readonly ownsLease: boolean;
+  /** Our key existed before (same lease): its stored value. */
+  readonly existingValue: Buffer | undefined;
+}
+
+/**
+ * Writes our key and, with `wait`, waits until it is first in line. Resolves undefined
+ * when `wait` is false and someone is ahead (our key removed again). On abort (the
+ * caller's signal), loss (our key deleted, our lease lost) or failure, removes our key
+ * (fenced) and the lease we granted, then rejects: with `signal.reason`, a `LostError`,
+ * or the failure.
+ */
+export async function contend(options: ContendOptions): Promise<Contended | undefined> {
+  const { client, name, value, what, wait, signal } = options;
+  signal?.throwIfAborted();
+  const ownsLease = typeof options.lease === "function";
+  const lease =
+    typeof options.lease === "function" ? await abortable(options.lease(), signal) : options.lease;
+  let own: OwnKey | undefined;
+  try {
+    lease.signal.throwIfAborted();
+    const key = `${name}/${lease.hexId}`;
+    const unclaim = claimLine(lease, client.prefix.toString("latin1") + name, what);
+    let enqueued: Awaited<ReturnType<typeof enqueue>>;
+    try {
+      const stop = signal === undefined ? lease.signal : AbortSignal.any([signal, lease.signal]);
+      enqueued = await enqueue(client, name, key, value, lease.id, stop);
+    } catch (error) {
+      unclaim();
+      throw error;
+    }
+    own = new OwnKey(client, key, enqueued.createRevision, lease, what, unclaim);
+    if (!enqueued.first) {
+      if (!wait) {
+        own.release("another holder is ahead");
+        await removeOwnKey(client, own, ownsLease);
+        return undefined;
+      }
+      const stop = signal === undefined ? own.signal : AbortSignal.any([signal, own.signal]);
+      await waitForTurn(client, name, own, stop);
+    }
+    own.signal.throwIfAborted();
+    return { own, ownsLease, existingValue: enqueued.existing?.value };
+  } catch (error) {
+    own?.release("the wait ended");
+    const cleanup =
+      own === undefined
+        ? ownsLease
+          ? lease.revoke()
+          : undefined
+        : removeOwnKey(client, own, ownsLease);
+    await cleanup?.catch(() => {});
+    throw error;
+  }
+}
