@@ -15,6 +15,13 @@ export type { EtcdValueOptions } from "./etcd/value-options.js";
 export type { WatchStatus } from "./etcd/watch-status.js";
 export type { WriteOptions, WriteResult } from "./etcd/write-options.js";
 export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";
+export {
+  type CampaignOptions,
+  EtcdElection,
+  type EtcdElectionOptions,
+  type Leader,
+  type Leadership,
+} from "./etcd-election.js";
 export { EtcdLease, type EtcdLeaseOptions, type LeaseState } from "./etcd-lease.js";
 export { EtcdLiveness } from "./etcd-liveness.js";
 export {
