@@ -36,6 +36,7 @@ export {
   type KeyUpdate,
   type RangeSnapshot,
 } from "./etcd-range-value.js";
+export { EtcdTempKey, type EtcdTempKeyOptions } from "./etcd-temp-key.js";
 export { EtcdValue } from "./etcd-value.js";
 export { type Codec, codecs, type Encoder } from "./event/codecs.js";
 export type { EventValue, GetOptions, Watcher, WatchOptions } from "./event/contract.js";
