@@ -14,7 +14,7 @@ import {
 } from "./coordination/lease-clock.js";
 import { retryTransient } from "./coordination/retry.js";
 import { requireEtcdClient } from "./etcd/port.js";
-import type { EventValue, Watcher } from "./event/contract.js";
+import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LostError, type LostReason } from "./event/errors.js";
 import { LatestSlot } from "./event/latest-slot.js";
 
@@ -184,8 +184,8 @@ export class EtcdLease implements EventValue<LeaseState>, AsyncDisposable {
    * A watcher of the lease's state, which starts at `alive`. Guarantees: see
    * `Watcher.get`; each `get()` checks the local deadline first.
    */
-  watch(): Watcher<LeaseState> {
-    return this.#slot.watch((state) => state);
+  watch(options?: WatchOptions): Watcher<LeaseState> {
+    return this.#slot.watch((state) => state, options);
   }
 
   /**

@@ -14,7 +14,7 @@ import { requireEtcdClient } from "./etcd/port.js";
 import { DEFAULT_BACKOFF } from "./etcd/retry-policy.js";
 import { requireString } from "./etcd/value-options.js";
 import { EtcdLease, requireTtl } from "./etcd-lease.js";
-import type { EventValue, Watcher } from "./event/contract.js";
+import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
 
 /** Options of {@link EtcdTempKey}. */
@@ -83,8 +83,8 @@ export class EtcdTempKey implements EventValue<boolean> {
   }
 
   /** A new watcher of whether the key is there. Guarantees: see `Watcher.get`. */
-  watch(): Watcher<boolean> {
-    return this.#slot.watch((present) => present);
+  watch(options?: WatchOptions): Watcher<boolean> {
+    return this.#slot.watch((present) => present, options);
   }
 
   /** Stops re-creating the key, revokes its lease (etcd deletes the key). Idempotent. */

@@ -10,7 +10,7 @@ import type { Etcd3, Namespace } from "etcd3";
 import { DecodeCache } from "../etcd/decode-cache.js";
 import { prefixRange, userKeyOf } from "../etcd/key-range.js";
 import type { StoredKv } from "../etcd/range-read.js";
-import type { EventValue, Watcher } from "../event/contract.js";
+import type { EventValue, Watcher, WatchOptions } from "../event/contract.js";
 import type { Decoder } from "../event/decoders.js";
 import { LatestSlot } from "../event/latest-slot.js";
 import { followRange, type KeyFollower } from "./key-watch.js";
@@ -82,7 +82,7 @@ export class LeaderValue<T> implements EventValue<Leader<T> | undefined> {
   }
 
   /** A new watcher; cheap, no I/O until its first `get()`. Guarantees: see `Watcher.get`. */
-  watch(): Watcher<Leader<T> | undefined> {
+  watch(options?: WatchOptions): Watcher<Leader<T> | undefined> {
     return this.#slot.watch((entry, revision) => {
       if (entry === undefined) return undefined;
       const key = userKeyOf(entry.id);
@@ -92,6 +92,6 @@ export class LeaderValue<T> implements EventValue<Leader<T> | undefined> {
         createRevision: entry.kv.createRevision,
         revision: entry.kv.modRevision,
       };
-    });
+    }, options);
   }
 }
