@@ -24,6 +24,7 @@ import type { Etcd3, IOptions } from "etcd3";
 import type { EtcdCluster } from "./etcd-cluster.js";
 import { startCluster } from "./etcd-cluster.js";
 import { TcpProxy } from "./tcp-proxy.js";
+import { newTwin, type Twin } from "./twin.js";
 
 /** Which store a {@link Backend} is. */
 export type BackendName = "etcd" | "memory";
@@ -258,26 +259,6 @@ class EtcdBackend implements Backend {
     if (member === undefined) throw new Error("the etcd backend has no member");
     return member;
   }
-}
-
-/** What the memory backend uses of `MemoryEtcd` (DESIGN.md). */
-interface Twin {
-  client(): Etcd3;
-  readonly revision: number;
-  compact(revision?: number): void;
-  disconnect(): void;
-  freeze(): void;
-  thaw(): void;
-  expireLease(id: string): void;
-  wipe(): void;
-  close(): void;
-}
-
-/** A new `MemoryEtcd`. */
-function newTwin(): Twin {
-  throw new Error(
-    "MemoryEtcd is not available yet: src/memory-etcd/ has not landed on main (run with EVENT_VALUE_BACKENDS=etcd meanwhile)",
-  );
 }
 
 /** The in-memory twin. */
