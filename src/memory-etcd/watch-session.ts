@@ -209,7 +209,9 @@ export class WatchSession {
       const events: StoredEvent[] = [];
       let revisions = 0;
       let moreRev = 0;
-      for (const entry of store.logFrom(watcher.minRev)) {
+      // etcd 3.4.23 reads history from `minRev` as revision bytes: a negative start
+      // revision encodes above every stored one, so it replays nothing, then goes live.
+      for (const entry of watcher.minRev < 0 ? [] : store.logFrom(watcher.minRev)) {
         if (entry.revision > current) break;
         const matching = entry.events.filter((event) => inRange(watcher.range, event.kv.key));
         if (matching.length === 0) continue;
