@@ -44,6 +44,12 @@ interface Watcher {
   readonly range: KeyRange;
   minRev: number;
   synced: boolean;
+  /**
+   * Compacted away while `compact_revision` was 0 (a compaction at revision 0): etcd then
+   * sends the compaction response with `canceled` false and drops the watcher, but the
+   * stream keeps its ID (a cancel request is still answered).
+   */
+  dropped?: true;
   readonly noPut: boolean;
   readonly noDelete: boolean;
   readonly prevKv: boolean;
@@ -195,13 +201,16 @@ export class WatchSession {
     const current = store.revision;
     let more = false;
     for (const watcher of [...this.#watchers.values()]) {
-      if (watcher.synced) continue;
+      if (watcher.synced || watcher.dropped) continue;
       if (watcher.minRev < store.compactRevision) {
-        this.#watchers.delete(watcher.id);
+        // etcd's sendLoop derives `canceled` from `compact_revision != 0`.
+        const canceled = store.compactRevision !== 0;
+        if (canceled) this.#watchers.delete(watcher.id);
+        else watcher.dropped = true;
         this.#send({
           header: this.#host.header(0),
           watch_id: watcher.id,
-          canceled: true,
+          canceled,
           compact_revision: store.compactRevision,
         });
         continue;
