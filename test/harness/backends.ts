@@ -78,6 +78,11 @@ export interface Backend {
    * killed, its data dir emptied, and started again on the same port. Needs `faults: true`.
    */
   wipe(): Promise<void>;
+  /**
+   * Watch streams open on the server now (etcd: its gRPC metrics); absent on the twin,
+   * which has no server side to count (see `checkLeaks`).
+   */
+  openWatchStreams?(): Promise<number>;
 }
 
 /** Options of {@link withBackends}. */
@@ -220,6 +225,10 @@ class EtcdBackend implements Backend {
 
   compact(revision?: number): Promise<number> {
     return this.#cluster.compact(revision);
+  }
+
+  openWatchStreams(): Promise<number> {
+    return this.#cluster.openWatchStreams();
   }
 
   async disconnect(): Promise<void> {
