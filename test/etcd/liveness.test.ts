@@ -1,9 +1,10 @@
 /**
- * `EtcdLiveness` against a real etcd: true while the member answers, false within two
- * probe results of the member being killed or frozen, true again after it returns;
- * every probe result wakes a waiting watcher; other requests' outcomes are used; an
- * answer that refuses the request (permission denied) counts as alive; close() stops
- * probing and lets the process exit.
+ * `EtcdLiveness`: the tests that need no real process fault run on real etcd and on
+ * MemoryEtcd from test/suites/liveness.ts (true while the store answers, every probe
+ * result wakes a watcher, a freeze, close()); here, on real etcd only: false within two
+ * probe results of the member being killed, a failed request brings a probe forward,
+ * an answer that refuses the request (permission denied) counts as alive, and the
+ * process exits after close().
  *
  * "Within two intervals" is checked by counting probe results, not by a clock: after
  * the fault, at most one result can still be true (a probe etcd answered just before),
@@ -21,20 +22,31 @@ import {
   EtcdLiveness,
   type EtcdLivenessOptions,
   type Watcher,
-  WatcherClosedError,
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
+import { withBackends } from "../harness/backends.js";
 import { pickFreePorts } from "../harness/ports.js";
 import { enableAuth, READER } from "../helpers/auth.js";
 import { deadline, putRetrying, recommendedClient } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
+import { livenessSuite } from "../suites/liveness.js";
 
 const cluster = withCluster(test, { members: 1, memberControl: true });
 checkLeaks(test, cluster);
 const authCluster = withCluster(test, { members: 1, memberControl: true });
 checkLeaks(test, authCluster);
 const member = () => cluster().members[0]!;
+
+// The tests that need no real process fault, on real etcd and on MemoryEtcd.
+withBackends(
+  test,
+  (test, backend) => {
+    checkLeaks(test, backend);
+    livenessSuite(test, backend);
+  },
+  { faults: true },
+);
 const fixture = fileURLToPath(new URL("fixtures/liveness-then-exit.ts", import.meta.url));
 
 /** A client with the recommended options (breaker half-opens after 500 ms), closed after the test. */
@@ -73,42 +85,6 @@ async function resultsUntil(
   }
 }
 
-test("value: true while the member answers; the first get() waits for the first probe", async (t) => {
-  const w = liveness(t, client(t), { interval: 500 }).watch();
-  t.teardown(() => w.close());
-  t.true(await w.get(deadline(10_000, "the first probe")), "the member answers: alive");
-  t.is(w.revision, 1, "the first probe's result is revision 1");
-  t.true(await w.get(deadline(10_000, "the second probe")), "still alive at the next probe");
-  t.is(w.revision, 2);
-});
-
-test("probes: every probe result wakes a waiting watcher, equal to the previous or not", async (t) => {
-  const w = liveness(t, client(t), { interval: 200 }).watch();
-  t.teardown(() => w.close());
-  const revisions: number[] = [];
-  const signal = deadline(15_000, "six probe results");
-  for (let i = 0; i < 6; i++) {
-    await w.get(signal);
-    revisions.push(w.revision ?? 0);
-  }
-  t.deepEqual(revisions, [1, 2, 3, 4, 5, 6], "one new revision per probe, none skipped");
-});
-
-test("other requests: answered ones while alive add no revision (only probes do)", async (t) => {
-  const etcd = client(t);
-  // One probe at construction, the next in a minute: any new revision would be the requests'.
-  const w = liveness(t, etcd, { interval: 60_000 }).watch();
-  t.teardown(() => w.close());
-  t.true(await w.get(deadline(10_000, "the first probe")));
-  await Promise.all(Array.from({ length: 20 }, (_, i) => etcd.get(`/liveness/other/${i}`)));
-  await t.throwsAsync(
-    w.get({ backlogOnly: true }),
-    { instanceOf: BacklogDoneError },
-    "20 answered requests published nothing: no watcher woke",
-  );
-  t.is(w.revision, 1);
-});
-
 test.serial(
   "kill: false within two probe results of the member being killed; true again after restart",
   async (t) => {
@@ -128,31 +104,6 @@ test.serial(
     t.log(
       `false ${Math.round(falseAfter)} ms after the kill (result ${results}); true ${Math.round(performance.now() - healthyAt)} ms after healthy (interval 300 ms)`,
     );
-  },
-);
-
-test.serial(
-  "freeze: false within two probe results of the member being frozen; true again after thaw",
-  async (t) => {
-    const w = liveness(t, client(t), { interval: 300 }).watch();
-    t.teardown(() => {
-      member().thaw();
-      w.close();
-    });
-    t.true(await w.get(deadline(10_000, "the first probe")));
-    await drain(w);
-    const frozenAt = performance.now();
-    member().freeze();
-    const results = await resultsUntil(w, false, 10_000, "false after the freeze");
-    const falseAfter = performance.now() - frozenAt;
-    t.true(results <= 2, `false at the latest at the second result after the freeze (${results})`);
-    member().thaw();
-    const thawedAt = performance.now();
-    await resultsUntil(w, true, 15_000, "true after the thaw");
-    t.log(
-      `false ${Math.round(falseAfter)} ms after the freeze (result ${results}); true ${Math.round(performance.now() - thawedAt)} ms after the thaw (interval 300 ms)`,
-    );
-    await member().waitHealthy();
   },
 );
 
@@ -198,48 +149,6 @@ test("auth: a probe refused with permission denied counts as alive", async (t) =
   t.teardown(() => w.close());
   t.true(await w.get(deadline(10_000, "the first probe")), "permission denied: etcd answered");
   t.true(await w.get(deadline(10_000, "the second probe")));
-});
-
-test("close: pending and later gets reject with WatcherClosedError; probing stops", async (t) => {
-  const etcd = client(t);
-  let probes = 0;
-  const range = etcd.kv.range.bind(etcd.kv);
-  etcd.kv.range = (...args) => {
-    probes += 1;
-    return range(...args);
-  };
-  const value = liveness(t, etcd, { interval: 200 });
-  const w = value.watch();
-  t.teardown(() => w.close());
-  await w.get(deadline(10_000, "the first probe"));
-  await drain(w);
-  const pending = w.get();
-  value.close();
-  await t.throwsAsync(pending, { instanceOf: WatcherClosedError }, "the pending get");
-  await t.throwsAsync(w.get(), { instanceOf: WatcherClosedError }, "a later get");
-  await t.throwsAsync(value.watch().get(), { instanceOf: WatcherClosedError }, "a new watcher");
-  t.notThrows(() => value.close(), "close() is idempotent");
-  const probesAtClose = probes;
-
-  // A clock made of events: another liveness with the same interval, three results.
-  const clock = liveness(t, client(t), { interval: 200 }).watch();
-  t.teardown(() => clock.close());
-  const signal = deadline(10_000, "three results of another liveness");
-  for (let i = 0; i < 3; i++) await clock.get(signal);
-  t.is(probes, probesAtClose, "no probe after close(), over at least two intervals");
-});
-
-test("close: a for await loop over a watcher ends normally when the liveness closes", async (t) => {
-  const value = liveness(t, client(t), { interval: 200 });
-  let results = 0;
-  const loop = (async () => {
-    for await (const _ of value.watch()) {
-      results += 1;
-      if (results === 2) value.close();
-    }
-  })();
-  await t.notThrowsAsync(loop, "the loop ends without an error");
-  t.is(results, 2);
 });
 
 test("close: a process that used liveness objects, closed them and its clients exits by itself", async (t) => {
