@@ -75,6 +75,7 @@ for (const seed of seeds) {
   test.serial(
     `differential: seed ${seed}, ${runs} lists of up to ${maxOps} operations: real etcd and ${against === "memory" ? "MemoryEtcd" : "a second etcd member"} answer alike`,
     async (t) => {
+      t.timeout(runs * 30_000 + 10 * 60_000, "the runs, and shrinking a failure (10 min at most)");
       const second = against === "memory" ? twinStore : () => members.next();
       const failure = await check(seed, second, runs);
       if (failure !== undefined) t.fail(failure);
