@@ -24,7 +24,6 @@ function once<T>(watcher: EtcdWatcher, event: string, signal: AbortSignal): Prom
   });
 }
 
-// Memory joins once MemoryEtcd has landed on main.
 withBackends(
   test,
   (test, backend) => {
@@ -125,5 +124,5 @@ withBackends(
       t.is(await client.get("/backends/wipe").string(), null);
     });
   },
-  { faults: true, only: ["etcd"] },
+  { faults: true },
 );
