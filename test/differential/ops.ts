@@ -232,12 +232,10 @@ const rangeArb: fc.Arbitrary<{ key: Bytes; rangeEnd: Bytes | undefined }> = fc.o
     // An explicitly empty range_end is left out: etcd 3.4 reads it as "to the end" for
     // Range, DeleteRange and Compare (but as one key in the duplicate-key check), and
     // MemoryEtcd cannot tell it from an absent one (see the twin's doc comment).
-    arbitrary: fc
-      .record({ key: keyArb, rangeEnd: keyArb })
-      .map(({ key, rangeEnd }) => ({
-        key,
-        rangeEnd: rangeEnd.length === 0 ? undefined : rangeEnd,
-      })),
+    arbitrary: fc.record({ key: keyArb, rangeEnd: keyArb }).map(({ key, rangeEnd }) => ({
+      key,
+      rangeEnd: rangeEnd.length === 0 ? undefined : rangeEnd,
+    })),
   },
 );
 
