@@ -127,3 +127,25 @@ void textCodecValue.set("x", { lease: "7587" });
 memory.update((current) => ({ port: (current?.port ?? 0) + 1 }));
 // @ts-expect-error MemoryValue.update's fn returns a T
 memory.update(() => undefined);
+
+// A decoder factory given where a decoder belongs (without its call) is a type error whose
+// message names the call to write: '"decoders.json()"' is not assignable to type 'never'.
+// @ts-expect-error decoders.json is a factory: write decoders.json()
+new EtcdValue(client, "/k", { decoder: decoders.json });
+// @ts-expect-error decoders.schema is a factory: write decoders.schema(yourSchema)
+new EtcdRangeValue(client, { prefix: "/p/" }, { decoder: decoders.schema });
+// @ts-expect-error decoders.safe takes a decoder, not a factory
+decoders.safe(decoders.json);
+const ownDecoder: Decoder<number> = (bytes) => bytes.length; // any other function is a decoder
+new EtcdValue(client, "/k", { decoder: ownDecoder });
+
+// watch({ signal }) on every value; anything else is refused
+const shutdown = new AbortController();
+void memory.watch({ signal: shutdown.signal });
+void textValue.watch({ signal: shutdown.signal });
+void textValue.status().watch({ signal: shutdown.signal });
+void range.watch({ signal: shutdown.signal });
+void range.snapshots().watch({ signal: shutdown.signal });
+void liveness.watch({ signal: shutdown.signal });
+// @ts-expect-error watch() takes options, not a bare signal
+void memory.watch(shutdown.signal);

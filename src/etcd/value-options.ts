@@ -7,7 +7,7 @@
 import type { Etcd3, Namespace } from "etcd3";
 import type { BackoffOptions } from "exponential-backoff";
 import { type Codec, codecs, type Encoder } from "../event/codecs.js";
-import { type Decoder, decoders } from "../event/decoders.js";
+import { type Decoder, decoders, requireDecoder } from "../event/decoders.js";
 import { requireEtcdClient } from "./port.js";
 import type { RangeSyncHooks } from "./range-sync.js";
 import { DEFAULT_TUNING, type WatchTuning } from "./retry-policy.js";
@@ -95,6 +95,7 @@ export function resolveOptions<T>(
   if (typeof decoder !== "function") {
     throw new TypeError(`Expected \`decoder\` to be a function, got ${typeof decoder}`);
   }
+  requireDecoder("decoder", decoder); // e.g. `decoders.json` without its call
   if (typeof backoff !== "object" || backoff === null) {
     throw new TypeError("Expected `backoff` to be exponential-backoff options");
   }

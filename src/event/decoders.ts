@@ -18,12 +18,32 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { DecodeError } from "./errors.js";
 
 /**
+ * Marks the decoder factories `decoders.json` and `decoders.schema`, whose *results* are
+ * decoders. Its value on a factory is the call to write instead, e.g. `"decoders.json()"`.
+ * {@link Decoder} excludes it, so a factory given where a decoder belongs (`{ decoder:
+ * decoders.json }`, without the call) is a type error; at run time it is a `TypeError`
+ * naming the fix ({@link requireDecoder}).
+ */
+export const DECODER_FACTORY: unique symbol = Symbol("event-value decoder factory");
+
+/**
+ * A decoder factory: a function that returns a decoder. `Fix` is the call to write where
+ * a decoder is expected (see {@link DECODER_FACTORY}).
+ */
+export interface DecoderFactoryMark<Fix extends string> {
+  readonly [DECODER_FACTORY]: Fix;
+}
+
+/**
  * Turns the bytes of a value into a `T`; throws to reject the value. `key` is the key
  * the bytes belong to, for messages. Must be synchronous. `bytes` is the value as
  * received, shared by every watcher (`decoders.bytes` returns it as it is): do not
- * modify it.
+ * modify it. Any function of this shape is a decoder, except a decoder factory such as
+ * `decoders.json` itself (call it: `decoders.json()`).
  */
-export type Decoder<T> = (bytes: Uint8Array, key: string) => T;
+export type Decoder<T> = ((bytes: Uint8Array, key: string) => T) & {
+  readonly [DECODER_FACTORY]?: never;
+};
 
 /** The outcome of a {@link decoders.safe} decoder: never a thrown error. */
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: DecodeError };
@@ -80,6 +100,7 @@ function schema<S extends StandardSchemaV1>(
 }
 
 function safe<T>(decoder: Decoder<T>): Decoder<Decoded<T>> {
+  requireDecoder("decoder", decoder);
   return (bytes, key) => {
     try {
       return { ok: true, value: runDecoder(decoder, bytes, key, undefined) };
@@ -96,19 +117,53 @@ export const decoders: {
   /** UTF-8 text. Rejects invalid UTF-8 (no replacement characters). A BOM is kept. */
   readonly text: Decoder<string>;
   /** UTF-8 JSON, parsed with `JSON.parse`. Rejects invalid UTF-8 and invalid JSON. */
-  json<T = unknown>(): Decoder<T>;
+  readonly json: (<T = unknown>() => Decoder<T>) & DecoderFactoryMark<"decoders.json()">;
   /**
    * UTF-8 JSON validated by any Standard Schema validator (zod, valibot, arktype, …);
    * returns the schema's output. The schema must validate synchronously. Rejects with a
    * `DecodeError` whose `issues` holds the validator's issues.
    */
-  schema<S extends StandardSchemaV1>(schema: S): Decoder<StandardSchemaV1.InferOutput<S>>;
+  readonly schema: (<S extends StandardSchemaV1>(
+    schema: S,
+  ) => Decoder<StandardSchemaV1.InferOutput<S>>) &
+    DecoderFactoryMark<"decoders.schema(yourSchema)">;
   /**
    * Never throws: a value the inner decoder rejects becomes `{ ok: false, error }`, a
    * `DecodeError` with `key` set and `revision` undefined.
    */
   safe<T>(decoder: Decoder<T>): Decoder<Decoded<T>>;
-} = Object.freeze({ bytes: (bytes: Uint8Array) => bytes, text, json, schema, safe });
+} = Object.freeze({
+  bytes: (bytes: Uint8Array) => bytes,
+  text,
+  json: markFactory(json, "decoders.json()"),
+  schema: markFactory(schema, "decoders.schema(yourSchema)"),
+  safe,
+});
+
+function markFactory<F extends object, Fix extends string>(
+  factory: F,
+  fix: Fix,
+): F & DecoderFactoryMark<Fix> {
+  return Object.defineProperty(factory, DECODER_FACTORY, { value: fix }) as F &
+    DecoderFactoryMark<Fix>;
+}
+
+/**
+ * Throws a `TypeError` unless `decoder` is a decoder: a function, and not a decoder
+ * factory such as `decoders.json` (the message names the call to write instead).
+ * `name` is the option's name, for the message.
+ */
+export function requireDecoder(name: string, decoder: unknown): void {
+  if (typeof decoder !== "function") {
+    throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof decoder}`);
+  }
+  const fix = (decoder as Partial<DecoderFactoryMark<string>>)[DECODER_FACTORY];
+  if (fix !== undefined) {
+    throw new TypeError(
+      `Expected \`${name}\` to be a decoder, got a decoder factory: call it, as \`${name}: ${fix}\``,
+    );
+  }
+}
 
 /**
  * Calls `decoder` under the failure policy of this module: returns its value, or throws
