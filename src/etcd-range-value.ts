@@ -36,7 +36,17 @@ export interface RangeSnapshot<T> {
 }
 
 /** Which keys an `EtcdRangeValue` covers (relative to the client's namespace). */
-export type KeyRangeSpec = { prefix: string } | { start: string; end: string };
+export type KeyRangeSpec =
+  | {
+      /** Every key that starts with this string (`""`: every key, or the whole `Namespace`). */
+      prefix: string;
+    }
+  | {
+      /** The first key of the range, included. */
+      start: string;
+      /** The end of the range, excluded; `"\0"` means to the end of the key space. */
+      end: string;
+    };
 
 /**
  * A range of etcd keys: every key with a prefix, or `[start, end)`.

@@ -40,7 +40,7 @@ export { EtcdTempKey, type EtcdTempKeyOptions } from "./etcd-temp-key.js";
 export { EtcdValue } from "./etcd-value.js";
 export { type Codec, codecs, type Encoder } from "./event/codecs.js";
 export type { EventValue, GetOptions, Watcher, WatchOptions } from "./event/contract.js";
-export type { Decoded, Decoder } from "./event/decoders.js";
+export type { Decoded, Decoder, DecoderFactoryMark } from "./event/decoders.js";
 export { decoders } from "./event/decoders.js";
 export {
   AmbiguousWriteError,

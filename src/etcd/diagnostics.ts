@@ -15,12 +15,32 @@ export const ETCD_WATCH_CHANNEL = "event-value:etcd-watch";
 
 /** One message on {@link ETCD_WATCH_CHANNEL}. */
 export type EtcdWatchMessage =
-  /** An etcd watch was created on the server, from `startRevision`. */
-  | { type: "watch-created"; target: string; startRevision: number }
-  /** That watch ended; `reason` says why (`closed` when we ended it). */
-  | { type: "watch-ended"; target: string; reason: WatchEndReason }
-  /** The range was read whole at `revision` (initial read or resync). */
-  | { type: "read"; target: string; revision: number; keys: number };
+  | {
+      /** An etcd watch was created on the server, from `startRevision`. */
+      type: "watch-created";
+      /** The value's key or range, as error messages name it. */
+      target: string;
+      /** The revision the watch starts from. */
+      startRevision: number;
+    }
+  | {
+      /** That watch ended; `reason` says why (`closed` when the library ended it). */
+      type: "watch-ended";
+      /** The value's key or range, as error messages name it. */
+      target: string;
+      /** Why the watch ended. */
+      reason: WatchEndReason;
+    }
+  | {
+      /** The range was read whole at `revision` (initial read or resync). */
+      type: "read";
+      /** The value's key or range, as error messages name it. */
+      target: string;
+      /** The revision of the read. */
+      revision: number;
+      /** How many keys the read returned. */
+      keys: number;
+    };
 
 /**
  * Why a watch ended: `broken` (the connection failed or the server ended the stream),

@@ -15,6 +15,7 @@
  * - `failed`: a permanent error; watchers reject with `WatchFailedError`.
  */
 export interface WatchStatus {
+  /** One of the states above. */
   state: "connecting" | "live" | "stale" | "failed";
   /** `Date.now()` when this state began. */
   since: number;

@@ -115,6 +115,7 @@ export interface Watcher<T> extends AsyncIterable<T> {
    * Transient faults are never thrown: the call simply waits.
    */
   get(signal?: AbortSignal): Promise<T>;
+  /** The same, with options: `signal`, `filter` (clause 7), `backlogOnly` (clause 8). */
   get(options: GetOptions<T>): Promise<T>;
 
   /**

@@ -27,10 +27,12 @@ import { DecodeError } from "./errors.js";
 export const DECODER_FACTORY: unique symbol = Symbol("event-value decoder factory");
 
 /**
- * A decoder factory: a function that returns a decoder. `Fix` is the call to write where
- * a decoder is expected (see {@link DECODER_FACTORY}).
+ * Marks a decoder factory (`decoders.json`, `decoders.schema`): a function that returns a
+ * decoder, and is not one. Giving it where a decoder belongs is a type error that shows
+ * `Fix`, the call to write instead.
  */
 export interface DecoderFactoryMark<Fix extends string> {
+  /** The call to write where a decoder is expected, e.g. `"decoders.json()"`. */
   readonly [DECODER_FACTORY]: Fix;
 }
 
@@ -42,11 +44,24 @@ export interface DecoderFactoryMark<Fix extends string> {
  * `decoders.json` itself (call it: `decoders.json()`).
  */
 export type Decoder<T> = ((bytes: Uint8Array, key: string) => T) & {
+  /** Absent on every decoder: excludes the decoder factories (see `DECODER_FACTORY`). */
   readonly [DECODER_FACTORY]?: never;
 };
 
 /** The outcome of a {@link decoders.safe} decoder: never a thrown error. */
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: DecodeError };
+export type Decoded<T> =
+  | {
+      /** The decoder accepted the bytes. */
+      ok: true;
+      /** What it returned. */
+      value: T;
+    }
+  | {
+      /** The decoder rejected the bytes. */
+      ok: false;
+      /** Why: what it threw, as a `DecodeError` with `key` set. */
+      error: DecodeError;
+    };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
