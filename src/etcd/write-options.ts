@@ -44,9 +44,28 @@ export interface WriteOptions {
  * - `reason: "guard"`: a guard's key is gone or was re-created.
  */
 export type WriteResult<T> =
-  | { ok: true; revision: number }
-  | { ok: false; reason: "revision"; revision: number; value: T | undefined }
-  | { ok: false; reason: "guard" };
+  | {
+      /** Applied. */
+      ok: true;
+      /** The write's revision (see above for a no-op delete or update). */
+      revision: number;
+    }
+  | {
+      /** Not applied. */
+      ok: false;
+      /** `ifRevision` did not match. */
+      reason: "revision";
+      /** The key's mod revision now; 0: absent. */
+      revision: number;
+      /** The key's value now; `undefined`: absent. */
+      value: T | undefined;
+    }
+  | {
+      /** Not applied. */
+      ok: false;
+      /** A guard's key is gone or was re-created. */
+      reason: "guard";
+    };
 
 /** {@link WriteOptions}, checked, with keys as bytes with the namespace prefix. */
 export interface ParsedWriteOptions {
