@@ -11,6 +11,7 @@
 
 import { ClientClosedError } from "etcd3";
 import { FakeStream } from "./fake-stream.js";
+import { fragments } from "./fragments.js";
 import { castForCaller, etcdErrors, type GrpcStatusError, isGrpcError } from "./grpc-errors.js";
 import type { Scheduler } from "./scheduler.js";
 import type { EtcdServer } from "./server.js";
@@ -161,9 +162,13 @@ export class Connection {
   #stream(service: string, method: WireMethod): FakeStream {
     const { server, scheduler, streams } = this.#state;
     const stream = new FakeStream(method);
-    const send = (response: Plain): void => {
-      const encoded = method.encodeResponse(response);
-      scheduler.later(() => stream.deliver(encoded));
+    const send = (response: Plain, fragment = false): void => {
+      const size = (piece: Plain): number => method.encodeResponse(piece).length;
+      const pieces = fragment ? fragments(response, server.fragmentLimit, size) : [response];
+      for (const piece of pieces) {
+        const encoded = method.encodeResponse(piece);
+        scheduler.later(() => stream.deliver(encoded));
+      }
     };
     streams.add(stream);
     if (this.#state.closed) {

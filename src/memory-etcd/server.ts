@@ -71,6 +71,11 @@ export class EtcdServer implements WatchHost, ApplyContext {
     );
   }
 
+  /** Watch responses this large (bytes) are split for watchers that asked for it. */
+  get fragmentLimit(): number {
+    return this.#options.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  }
+
   get progressNotifyIntervalMs(): number {
     return this.#options.progressNotifyIntervalMs;
   }

@@ -53,6 +53,7 @@ interface Watcher {
   readonly noPut: boolean;
   readonly noDelete: boolean;
   readonly prevKv: boolean;
+  readonly fragment: boolean;
   /** `progress_notify` was asked: due for a tick when true (etcd's `progress[id]`). */
   progressDue: boolean | undefined;
 }
@@ -60,15 +61,18 @@ interface Watcher {
 /** One watch stream's watchers. */
 export class WatchSession {
   readonly #host: WatchHost;
-  readonly #send: (response: Plain) => void;
+  readonly #send: (response: Plain, fragment?: boolean) => void;
   readonly #watchers = new Map<number, Watcher>();
   #nextId = 0;
   #syncScheduled = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  /** @param send queues one response on the stream, in order */
-  constructor(host: WatchHost, send: (response: Plain) => void) {
+  /**
+   * @param send queues one response on the stream, in order; `fragment`: the watcher
+   *   asked for large responses to be split
+   */
+  constructor(host: WatchHost, send: (response: Plain, fragment?: boolean) => void) {
     this.#host = host;
     this.#send = send;
   }
@@ -145,6 +149,7 @@ export class WatchSession {
       noPut: request.filters.includes("Noput"),
       noDelete: request.filters.includes("Nodelete"),
       prevKv: request.prev_kv,
+      fragment: request.fragment,
       progressDue: request.progress_notify ? true : undefined,
     };
     this.#watchers.set(watcher.id, watcher);
@@ -167,13 +172,16 @@ export class WatchSession {
       (event) => !(event.type === "put" ? watcher.noPut : watcher.noDelete),
     );
     if (kept.length === 0) return;
-    this.#send({
-      header: this.#host.header(headerRevision),
-      watch_id: watcher.id,
-      events: kept.map((event) =>
-        plainEvent(event, watcher.prevKv ? this.#previous(event) : undefined),
-      ),
-    });
+    this.#send(
+      {
+        header: this.#host.header(headerRevision),
+        watch_id: watcher.id,
+        events: kept.map((event) =>
+          plainEvent(event, watcher.prevKv ? this.#previous(event) : undefined),
+        ),
+      },
+      watcher.fragment,
+    );
     if (watcher.progressDue !== undefined) watcher.progressDue = false;
   }
 

@@ -1,0 +1,37 @@
+/**
+ * Large watch responses on both backends: a watcher created with `fragment` gets a
+ * response of at least max request bytes + 512 KiB split into pieces, all but the last
+ * marked `fragment`; without it, one response.
+ */
+
+import test from "ava";
+import { bothBackends, keysOf, revisionOf } from "./backends.js";
+import { openRawWatch } from "./raw-watch.js";
+
+const both = bothBackends(test);
+
+both(
+  "fragment: a 2.4 MiB catch-up response is split in two for a watcher that asked, whole otherwise",
+  async (t, backend) => {
+    const client = backend.client();
+    const k = keysOf(t);
+    const start = (await revisionOf(client)) + 1;
+    const big = Buffer.alloc(1.2 * 1024 * 1024, 1);
+    const txnFree = [k("a"), k("b")];
+    for (const key of txnFree) await client.kv.put({ key, value: big });
+    const watch = await openRawWatch(client);
+    t.teardown(() => watch.close());
+    watch.write({
+      create_request: { key: k("a"), range_end: k("c"), start_revision: start, fragment: true },
+    });
+    await watch.next();
+    const first = await watch.next();
+    const second = await watch.next();
+    t.deepEqual([first.fragment, first.events.map(k.ofEvent)], [true, ["a"]]);
+    t.deepEqual([second.fragment, second.events.map(k.ofEvent)], [false, ["b"]]);
+    watch.write({ create_request: { key: k("a"), range_end: k("c"), start_revision: start } });
+    await watch.next();
+    const whole = await watch.next();
+    t.deepEqual([whole.fragment, whole.events.map(k.ofEvent)], [false, ["a", "b"]]);
+  },
+);
