@@ -1,0 +1,43 @@
+/**
+ * Lease expiry runs on the process's timers, looked up at call time: fake timers
+ * installed after the twin was made (here node:test's MockTimers, `setTimeout` and
+ * `Date`) drive it, to the millisecond (twin-only: real etcd runs on its own clock).
+ */
+
+import { mock } from "node:test";
+import test from "ava";
+import { MemoryEtcd } from "../../src/memory-etcd/index.js";
+
+test.serial(
+  "fake timers: a lease expires exactly TTL after its last renewal, not before",
+  async (t) => {
+    const twin = new MemoryEtcd();
+    const client = twin.client();
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    t.teardown(() => {
+      mock.timers.reset();
+      twin.close();
+    });
+    const grant = await client.leaseClient.leaseGrant({ TTL: 5 });
+    await client.kv.put({ key: Buffer.from("k"), value: Buffer.from("v"), lease: grant.ID });
+    mock.timers.tick(2000);
+    t.is((await client.leaseClient.leaseTimeToLive({ ID: grant.ID })).TTL, "3");
+    const stream = await client.leaseClient.leaseKeepAlive();
+    const renewed = new Promise((resolve) => stream.on("data", resolve));
+    stream.write({ ID: grant.ID });
+    await renewed;
+    stream.end();
+    stream.cancel();
+    stream.on("error", () => {});
+    mock.timers.tick(4999);
+    t.is(
+      (await client.get("k").string()) ?? null,
+      "v",
+      "4999 ms after the renewal the key is there",
+    );
+    mock.timers.tick(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    t.is((await client.get("k").string()) ?? null, null, "5000 ms after it, the lease expired");
+    t.is((await client.leaseClient.leaseTimeToLive({ ID: grant.ID })).TTL, "-1");
+  },
+);
