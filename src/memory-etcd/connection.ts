@@ -172,7 +172,7 @@ export class Connection {
     };
     streams.add(stream);
     if (this.#state.closed) {
-      globalThis.setImmediate(() => stream.fail(etcdErrors.closed()));
+      stream.fail(etcdErrors.closed());
       return stream;
     }
     if (service === "Watch") {

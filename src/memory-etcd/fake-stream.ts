@@ -3,7 +3,7 @@
  * `Duplex` with `cancel()`; each written message goes through the wire codec to the
  * server, each server message through it back. A failed call pushes the end of the
  * stream, emits `error` (gRPC-shaped) then `status`, and `end` follows, as in grpc-js.
- * `cancel()` drops later server messages and fails the call with CANCELLED.
+ * `cancel()` fails the call with CANCELLED.
  *
  * @module
  */
@@ -25,7 +25,6 @@ export class FakeStream extends Duplex {
   readonly #method: WireMethod;
   #server: StreamServer | undefined;
   #done = false;
-  #cancelled = false;
 
   constructor(method: WireMethod) {
     super({ objectMode: true });
@@ -44,27 +43,30 @@ export class FakeStream extends Duplex {
 
   /** Sends one server message (a plain response), unless the call is over. */
   deliver(encoded: Buffer): void {
-    if (this.#done || this.#cancelled) return;
+    if (this.#done) return;
     this.push(this.#method.decodeResponse(encoded));
   }
 
-  /** Ends the call with `error`, as grpc-js does on a non-OK status. */
+  /**
+   * Ends the call with `error`, as grpc-js does on a non-OK status: the server side is
+   * dropped at once (messages not yet delivered are lost), the caller hears of it on the
+   * next turn of the event loop.
+   */
   fail(error: GrpcStatusError): void {
     if (this.#done) return;
     this.#done = true;
     this.#server?.onClose();
-    this.push(null);
-    this.emit("error", error);
-    this.emit("status", { code: error.code, details: error.details, metadata: {} });
+    this.#server = undefined;
+    globalThis.setImmediate(() => {
+      this.push(null);
+      this.emit("error", error);
+      this.emit("status", { code: error.code, details: error.details, metadata: {} });
+    });
   }
 
   /** Cancels the call: the server drops it; the caller gets CANCELLED. */
   cancel(): void {
-    if (this.#done || this.#cancelled) return;
-    this.#cancelled = true;
-    this.#server?.onClose();
-    this.#server = undefined;
-    globalThis.setImmediate(() => this.fail(etcdErrors.cancelledOnClient()));
+    this.fail(etcdErrors.cancelledOnClient());
   }
 
   /** The peer's address, as grpc-js reports it. */
@@ -86,8 +88,7 @@ export class FakeStream extends Duplex {
       callback(error as Error);
       return;
     }
-    if (!this.#done && !this.#cancelled)
-      this.#server?.onRequest(this.#method.decodeRequest(bytes), bytes.length);
+    if (!this.#done) this.#server?.onRequest(this.#method.decodeRequest(bytes), bytes.length);
     callback();
   }
 

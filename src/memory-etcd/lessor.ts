@@ -25,7 +25,7 @@ export interface Lease {
   timer: unknown;
 }
 
-/** What the lessor calls when a lease's time is up. */
+/** What the lessor calls when a lease's time is up (maybe more than once). */
 export type ExpireHandler = (id: bigint) => void;
 
 /** The lease table. */
@@ -64,12 +64,24 @@ export class Lessor {
     return this.#leases.get(id);
   }
 
-  /** Renews `id`; its granted TTL, or 0 when unknown (etcd's keepalive answer). */
+  /**
+   * Renews `id`; its granted TTL, or 0 when unknown or already expired (etcd's
+   * keepalive answer: an expired lease waits for its revoke, it is not renewed).
+   */
   renew(id: bigint): number {
     const lease = this.#leases.get(id);
     if (lease === undefined) return 0;
+    if (this.isExpired(lease)) {
+      this.#onExpire(lease.id);
+      return 0;
+    }
     this.#refresh(lease);
     return lease.ttl;
+  }
+
+  /** True once `lease`'s time is up (its revoke may still be pending). */
+  isExpired(lease: Lease): boolean {
+    return Date.now() >= lease.expiresAt;
   }
 
   /** Remaining whole seconds of `lease` (truncated, as etcd's `int64(seconds)`). */

@@ -186,6 +186,6 @@ export class MemoryEtcd {
   #breakStreams(error: GrpcStatusError): void {
     const streams = [...this.#state.streams];
     this.#state.streams.clear();
-    for (const stream of streams) globalThis.setImmediate(() => stream.fail(error));
+    for (const stream of streams) stream.fail(error);
   }
 }

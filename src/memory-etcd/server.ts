@@ -63,7 +63,7 @@ export class EtcdServer implements WatchHost, ApplyContext {
       ((BigInt(this.#memberId) & 0x7fffn) << 48n) | ((BigInt(Date.now()) & 0xff_ffff_ffffn) << 8n);
     this.lessor = new Lessor(
       options.minLeaseTtl,
-      (id) => this.#options.later(() => this.expire(id)),
+      (id) => this.#options.later(() => this.#expireIfDue(id)),
       () => {
         this.#leaseCounter += 1n;
         return this.#leaseCounter & 0x7fff_ffff_ffff_ffffn;
@@ -238,6 +238,11 @@ export class EtcdServer implements WatchHost, ApplyContext {
   /** Expires lease `id` now if it still exists (as etcd's revoke of an expired lease). */
   expire(id: bigint): void {
     if (this.lessor.get(id) !== undefined) this.revoke(id);
+  }
+
+  #expireIfDue(id: bigint): void {
+    const lease = this.lessor.get(id);
+    if (lease !== undefined && this.lessor.isExpired(lease)) this.revoke(id);
   }
 
   /** The keepalive answer for lease `id` (TTL 0 when unknown). */

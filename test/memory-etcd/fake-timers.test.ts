@@ -41,3 +41,28 @@ test.serial(
     t.is((await client.leaseClient.leaseTimeToLive({ ID: grant.ID })).TTL, "-1");
   },
 );
+
+test.serial(
+  "fake timers: a lease that runs out during a freeze is not renewed by a held keepalive",
+  async (t) => {
+    const twin = new MemoryEtcd();
+    const client = twin.client();
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    t.teardown(() => {
+      mock.timers.reset();
+      twin.close();
+    });
+    const grant = await client.leaseClient.leaseGrant({ TTL: 5 });
+    await client.kv.put({ key: Buffer.from("k"), value: Buffer.from("v"), lease: grant.ID });
+    const stream = await client.leaseClient.leaseKeepAlive();
+    stream.on("error", () => {});
+    t.teardown(() => stream.cancel());
+    const answer = new Promise<{ TTL: string }>((resolve) => stream.on("data", resolve));
+    twin.freeze();
+    mock.timers.tick(5000);
+    stream.write({ ID: grant.ID });
+    twin.thaw();
+    t.is((await answer).TTL, "0", "the keepalive arrived after the lease's time was up");
+    t.is((await client.get("k").string()) ?? null, null, "and the lease was revoked");
+  },
+);
