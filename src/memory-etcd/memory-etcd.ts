@@ -51,8 +51,8 @@ export interface MemoryEtcdOptions {
  * (those calls answer UNIMPLEMENTED or a fixed single member); a request's deadline is
  * honoured only on calls made through `withConnection` (etcd3's mocked `exec` passes
  * none); lease expiry has no 500 ms revoke-loop lag; sort ties over 12 keys stay in key
- * order (Go's unstable sort may differ); watch responses are never fragmented; the
- * request-size check estimates raft's envelope; 3.4.23's choices where later releases
+ * order (Go's unstable sort may differ); the watchers of one stream hear of a revision
+ * in creation order (etcd: any order); the request-size check estimates raft's envelope; 3.4.23's choices where later releases
  * differ: a progress request is answered at once with `watch_id` -1 even while watchers
  * catch up, and a tombstone at the compaction revision is dropped.
  *
