@@ -17,6 +17,7 @@ import type { EtcdPort, WatchStreamPort } from "./port.js";
 import { readRange, type StoredKv, toStoredKv } from "./range-read.js";
 import { DEFAULT_BACKOFF, type WatchTuning } from "./retry-policy.js";
 import { withSoftTimeout } from "./soft-timeout.js";
+import { StallPatience } from "./stall-clock.js";
 import type { WatchStatus } from "./watch-status.js";
 import { CompactedError, type StreamEnd, WatchStream } from "./watch-stream.js";
 
@@ -138,6 +139,8 @@ export class RangeSync {
   #reading = new AbortController();
   /** Page sizes of this range, remembered across reads (resyncs start from them). */
   readonly #sizer: PageSizer;
+  /** Shared by the successive watch streams: a stream cut for a stall is not cut alike twice. */
+  readonly #patience = new StallPatience();
 
   constructor(options: RangeSyncOptions) {
     this.#options = options;
@@ -268,6 +271,7 @@ export class RangeSync {
         startRevision: this.#resume,
         idleCheckMs: tuning.idleCheckMs,
         answerTimeoutMs: tuning.answerTimeoutMs,
+        patience: this.#patience,
         onResponse: (response, from) => {
           if (current()) this.#applyResponse(response, from);
         },

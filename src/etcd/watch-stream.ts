@@ -9,7 +9,9 @@ import { ClientClosedError, castGrpcError, EtcdWatchStreamEnded, type IWatchResp
 import { cancelReasonError } from "./classify.js";
 import type { KeyRange } from "./key-range.js";
 import type { EtcdPort, OpenedWatchStream, WatchStreamPort } from "./port.js";
-import { RequestTimeoutError, withSoftTimeout } from "./soft-timeout.js";
+import { RequestTimeoutError, withIdleTimeout, withSoftTimeout } from "./soft-timeout.js";
+import { StallClock, StallPatience } from "./stall-clock.js";
+import { type ProgressCheck, progressFrom } from "./transport-activity.js";
 
 /** Why a watch stream ended. */
 export type StreamEnd =
@@ -39,8 +41,16 @@ export interface WatchStreamOptions {
   readonly startRevision: number;
   /** Silence, in ms, after which a progress request checks that the stream is alive. */
   readonly idleCheckMs: number;
-  /** Time, in ms, the server has to answer the create or a progress request. */
+  /**
+   * Time, in ms, the server has to answer the create or a progress request, extended
+   * while bytes arrive from the member and scaled by `patience` (see `stall-clock.ts`).
+   */
   readonly answerTimeoutMs: number;
+  /**
+   * Shared by the successive streams of one watch: after a stall the next stream waits
+   * longer for answers. Default: a patience of this stream's own.
+   */
+  readonly patience?: StallPatience | undefined;
   /**
    * Receives every response after the create: a whole revision's events at a time
    * (fragments are joined first), or a progress notification without events.
@@ -67,8 +77,11 @@ export class WatchStream {
   #fragments: IWatchResponse[] = [];
   #createdRevision = 0;
   #clusterId = "";
-  #lastActivity = Date.now();
-  #progressDeadline: number | undefined;
+  readonly #patience: StallPatience;
+  /** Bytes from the member; undefined when they cannot be seen. */
+  readonly #progress: ProgressCheck | undefined;
+  readonly #answerTimeoutMs: number;
+  #clock: StallClock | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   private constructor(port: EtcdPort, opened: OpenedWatchStream, options: WatchStreamOptions) {
@@ -77,6 +90,9 @@ export class WatchStream {
     this.call = opened.stream;
     this.member = opened.member;
     this.#options = options;
+    this.#patience = options.patience ?? new StallPatience();
+    this.#progress = progressFrom(opened.member);
+    this.#answerTimeoutMs = this.#patience.scale(options.answerTimeoutMs);
     this.ended = new Promise((resolve) => {
       this.#finish = resolve;
     });
@@ -108,7 +124,10 @@ export class WatchStream {
       await stream.#create();
     } catch (error) {
       stream.close();
-      if (error instanceof RequestTimeoutError) stream.#suspectMember();
+      if (error instanceof RequestTimeoutError) {
+        stream.#suspectMember();
+        stream.#patience.stalled();
+      }
       throw error;
     }
     stream.#armTimer();
@@ -143,7 +162,7 @@ export class WatchStream {
   }
 
   #create(): Promise<void> {
-    const { range, startRevision, answerTimeoutMs } = this.#options;
+    const { range, startRevision } = this.#options;
     let created = false;
     const confirmed = new Promise<void>((resolve, reject) => {
       const broken = (error: unknown): void => {
@@ -152,10 +171,10 @@ export class WatchStream {
         else reject(error);
       };
       this.#stream.on("data", (response) => {
-        this.#lastActivity = Date.now();
-        this.#progressDeadline = undefined;
         if (this.#done) return;
         if (created) {
+          this.#clock?.heard(Date.now());
+          this.#patience.heard();
           this.#onResponse(response);
         } else if (response.created) {
           if (response.canceled) {
@@ -180,7 +199,12 @@ export class WatchStream {
         fragment: true,
       },
     });
-    return withSoftTimeout(confirmed, answerTimeoutMs, "creating an etcd watch");
+    return withIdleTimeout(
+      confirmed,
+      this.#answerTimeoutMs,
+      "creating an etcd watch",
+      this.#progress,
+    );
   }
 
   #onResponse(response: IWatchResponse): void {
@@ -209,34 +233,35 @@ export class WatchStream {
   /**
    * Liveness without trusting gRPC keepalive (a user's client may lack it): after
    * `idleCheckMs` of silence, ask the server for progress; no answer within
-   * `answerTimeoutMs` means the member is frozen or partitioned. A tick also ends the
-   * stream once the client is closed (etcd3 would not); ticks are at most
+   * `answerTimeoutMs` (scaled by the patience), and no byte from the member meanwhile,
+   * means the member is frozen or partitioned (see {@link StallClock}). A tick also ends
+   * the stream once the client is closed (etcd3 would not); ticks are at most
    * max(`idleCheckMs`, `answerTimeoutMs`) apart (3 s by default).
    */
   #armTimer(): void {
-    const { idleCheckMs, answerTimeoutMs } = this.#options;
+    const { idleCheckMs } = this.#options;
+    const answerTimeoutMs = this.#answerTimeoutMs;
+    const clock = new StallClock(
+      { idleCheckMs, answerTimeoutMs, progress: this.#progress },
+      Date.now(),
+    );
+    this.#clock = clock;
     const tick = (): void => {
       if (this.#done) return;
       if (this.#port.isClosed?.() === true) {
         this.close({ reason: "cancelled", error: new ClientClosedError("Watch") });
         return;
       }
-      const now = Date.now();
-      if (this.#progressDeadline !== undefined && now >= this.#progressDeadline) {
+      const verdict = clock.check(Date.now());
+      if (verdict.action === "stalled") {
         const error = new RequestTimeoutError("an etcd watch progress request", answerTimeoutMs);
         this.#suspectMember();
+        this.#patience.stalled();
         this.close({ reason: "stalled", error });
         return;
       }
-      if (this.#progressDeadline === undefined && now - this.#lastActivity >= idleCheckMs) {
-        this.#progressDeadline = now + answerTimeoutMs;
-        this.#stream.write({ progress_request: {} });
-      }
-      const next =
-        this.#progressDeadline !== undefined
-          ? this.#progressDeadline - now
-          : this.#lastActivity + idleCheckMs - now;
-      this.#timer = setTimeout(tick, Math.max(next, 10));
+      if (verdict.action === "ask") this.#stream.write({ progress_request: {} });
+      this.#timer = setTimeout(tick, Math.max(verdict.nextCheckMs, 10));
       this.#timer.unref();
     };
     tick();
