@@ -2,7 +2,7 @@
  * One range request of the library's own paging, made so that it never counts against
  * the user's client: etcd3 retries a failed call three times and reports every failure,
  * an answer over the client's receive limit included, to the member's circuit breaker,
- * which opens after three and then fails the user's own calls (ETCD-NOTES.md, trap 21).
+ * which opens after three and then fails the user's own calls (RELIABILITY.md, trap 21).
  * A page that may be too large, or that we abandon, must be neither retried nor reported.
  *
  * @module

@@ -31,8 +31,10 @@ export type ReadUpdate<U> = (key: string, kv: StoredKv | undefined, revision: nu
 
 /**
  * Shared state of a range's per-key watchers. The owner feeds it with `apply()` and
- * `markReady()`; memory is one dirty entry per changed key per watcher, never one per
- * update.
+ * `markReady()`. Memory per watcher is bounded by the keys it has returned plus the keys
+ * present, never by the number of updates: one pending entry per changed key, and no
+ * deletion of a key the watcher never returned (a key created and deleted while the
+ * watcher was not reading is not reported at all).
  */
 export class RangeWatchSource extends SourceState {
   /** The pending changes of each watcher past its snapshot (not the watchers: see `end`). */
@@ -63,8 +65,10 @@ export class RangeWatchSource extends SourceState {
 
   /** Internal: a watcher starts tracking changes into `dirty` at the current snapshot. */
   begin(dirty: DirtyKeys): SortedSnapshot {
+    const snapshot = this.#snapshot();
+    dirty.begin(snapshot);
     this.#active.add(dirty);
-    return this.#snapshot();
+    return snapshot;
   }
 
   /**
@@ -77,15 +81,44 @@ export class RangeWatchSource extends SourceState {
   }
 }
 
-/** Changed keys a watcher has not returned yet, by key id, in the order of their latest change. */
+/** Key ids of each snapshot, built once per snapshot and shared by its watchers. */
+const snapshotKeys = new WeakMap<SortedSnapshot, ReadonlySet<string>>();
+
+function keysOf(snapshot: SortedSnapshot): ReadonlySet<string> {
+  let keys = snapshotKeys.get(snapshot);
+  if (keys === undefined) {
+    keys = new Set(snapshot.keys);
+    snapshotKeys.set(snapshot, keys);
+  }
+  return keys;
+}
+
+/**
+ * Changed keys a watcher has not returned yet, by key id, in the order of their latest
+ * change; and which keys the watcher sees as present (its snapshot's, plus those it
+ * returned since, minus the deletions it returned), so that the deletion of a key it
+ * never returned is not kept.
+ */
 class DirtyKeys {
   readonly #changes = new Map<string, SyncedChange>();
+  /** The watcher's snapshot keys; undefined until it begins. */
+  #snapshot: ReadonlySet<string> | undefined;
+  /** Keys outside the snapshot that the watcher returned present. */
+  readonly #added = new Set<string>();
+  /** Snapshot keys whose deletion the watcher returned. */
+  readonly #gone = new Set<string>();
+
+  /** The watcher starts at `snapshot`: it will return every key in it. */
+  begin(snapshot: SortedSnapshot): void {
+    this.#snapshot = keysOf(snapshot);
+  }
 
   /** Notes changes; a key changed again moves to the end with its newest value. */
   record(changes: readonly SyncedChange[]): void {
     for (const change of changes) {
       this.#changes.delete(change.key);
-      this.#changes.set(change.key, change);
+      // A deletion matters only for a key the watcher has or will have returned.
+      if (change.kv !== undefined || this.#seen(change.key)) this.#changes.set(change.key, change);
     }
   }
 
@@ -93,12 +126,30 @@ class DirtyKeys {
   shift(): SyncedChange | undefined {
     const next = this.#changes.values().next();
     if (next.done) return undefined;
-    this.#changes.delete(next.value.key);
-    return next.value;
+    const change = next.value;
+    this.#changes.delete(change.key);
+    const inSnapshot = this.#snapshot?.has(change.key) === true;
+    if (change.kv === undefined) {
+      this.#added.delete(change.key);
+      if (inSnapshot) this.#gone.add(change.key);
+    } else {
+      this.#gone.delete(change.key);
+      if (!inSnapshot) this.#added.add(change.key);
+    }
+    return change;
   }
 
   clear(): void {
     this.#changes.clear();
+    this.#added.clear();
+    this.#gone.clear();
+    this.#snapshot = undefined;
+  }
+
+  /** Whether the watcher has returned `key` as present (or will, from its snapshot). */
+  #seen(key: string): boolean {
+    if (this.#added.has(key)) return true;
+    return this.#snapshot?.has(key) === true && !this.#gone.has(key);
   }
 }
 

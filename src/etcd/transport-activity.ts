@@ -2,7 +2,7 @@
  * Bytes arriving from a member, seen on the TCP connections under gRPC: the sign that
  * tells a busy link from a frozen member. A watch message or a page of a range read can
  * take seconds to arrive whole on a slow link, and an answer to a progress request queues
- * behind it (ETCD-NOTES.md, trap 22); but while the member sends, bytes arrive.
+ * behind it (RELIABILITY.md, trap 22); but while the member sends, bytes arrive.
  *
  * gRPC (grpc-js) opens its connections with `net.connect`, which Node reports on the
  * `net.client.socket` diagnostics channel: this module subscribes once, when it is first
