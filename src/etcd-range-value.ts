@@ -11,6 +11,7 @@ import { portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
 import { RangeSync } from "./etcd/range-sync.js";
 import { RangeWatchSource, type SortedSnapshot } from "./etcd/range-watch-source.js";
+import { ReadOnlyMap } from "./etcd/read-only-map.js";
 import { StatusSlot } from "./etcd/status-slot.js";
 import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
@@ -31,7 +32,12 @@ export interface KeyUpdate<T> {
 export interface RangeSnapshot<T> {
   /** The revision the snapshot is consistent at. */
   revision: number;
-  /** Present keys only, in etcd's key order. */
+  /**
+   * Present keys only, in etcd's key order. One object shared by every watcher of the
+   * value (and by successive snapshots while nothing changed): it is read-only, and
+   * `set`, `delete` and `clear` throw a `TypeError` even through a cast. Copy it
+   * (`new Map(snapshot.entries)`) to change a copy.
+   */
   entries: ReadonlyMap<string, T>;
 }
 
@@ -58,8 +64,10 @@ export type KeyRangeSpec =
  *   keys' latest change (so `watcher.revision`, the update's revision, never goes
  *   backwards). A key changed ten times while the consumer was busy is returned once.
  *   A key deleted before the snapshot never appears; one deleted later is returned once
- *   with `value: undefined` (also when it was created and deleted between two gets).
- *   Memory per watcher is bounded by the number of keys, never by the number of updates.
+ *   with `value: undefined` if the watcher returned it before (from the snapshot or
+ *   later); a key created and deleted between two gets, never returned, is not
+ *   returned at all. Memory per watcher is bounded by the keys it returned plus the keys
+ *   present, never by the number of updates.
  * - `snapshots()`: each get returns the whole range at one revision; the first is the
  *   complete initial state, later ones the newest state (intermediate states are
  *   skipped). If any present key fails to decode, that snapshot's get rejects with a
@@ -239,24 +247,25 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
    * Every present key's decoded value, in key order. The state is usually in key order
    * already (see `#sortedSnapshot`): then one pass, without the sorted arrays.
    */
-  #decodedEntries(): Map<string, T> {
+  #decodedEntries(): ReadOnlyMap<string, T> {
     const sync = this.#sync;
-    const entries = new Map<string, T>();
+    const entries = new ReadOnlyMap<string, T>();
     let previous: Buffer | undefined;
     for (const [key, kv] of sync.entries) {
       if (previous !== undefined && Buffer.compare(previous, kv.key) > 0) {
-        entries.clear();
+        ReadOnlyMap.empty(entries);
         const { keys, kvs, revisions } = this.#sortedSnapshot();
         for (let i = 0; i < keys.length; i++) {
           const sortedKey = userKeyOf(keys[i] as string);
           const sortedKv = kvs[i] as StoredKv;
-          entries.set(sortedKey, this.#cache.decode(sortedKv, sortedKey, revisions[i] as number));
+          const value = this.#cache.decode(sortedKv, sortedKey, revisions[i] as number);
+          ReadOnlyMap.put(entries, sortedKey, value);
         }
         return entries;
       }
       previous = kv.key;
       const userKey = userKeyOf(key);
-      entries.set(userKey, this.#cache.decode(kv, userKey, sync.revisionOf(kv)));
+      ReadOnlyMap.put(entries, userKey, this.#cache.decode(kv, userKey, sync.revisionOf(kv)));
     }
     return entries;
   }

@@ -25,7 +25,10 @@ import { LatestSlot } from "./event/latest-slot.js";
  * Guarantees: see `Watcher.get`. Specific to `EtcdValue`:
  * - The first `get()` reads the key (a linearizable read at revision R) and returns its
  *   value, or `undefined` at once if it is absent; updates are watched from R+1, so no
- *   write between the read and the watch is lost.
+ *   write between the read and the watch is lost. When the value's shared watch is
+ *   already running, a new watcher's first `get()` returns the last known value at once,
+ *   even while the watch is reconnecting (then it can be older than etcd's value at
+ *   `watch()`): `status()` tells, `stale` until the watch is live again.
  * - Revisions are etcd's: the key's mod revision; for a deletion, the delete's revision;
  *   for a key found absent by a read, that read's revision. A put of identical bytes is
  *   a new revision and wakes watchers.

@@ -77,7 +77,11 @@ export interface Watcher<T> extends AsyncIterable<T> {
    * 1. **First call** returns the value current at or after `watch()`; if a newer value
    *    arrived since, the newer one. A `MemoryValue` with no value yet waits for the
    *    first `set()`. An etcd value reads the key first and returns `undefined` at once
-   *    if the key is absent.
+   *    if the key is absent. A new watcher of an etcd value whose shared watch is already
+   *    running gets the value known locally at once, without a read: while that watch is
+   *    reconnecting, this last known value can be older than etcd's at `watch()` (what a
+   *    controller restarting during an outage wants); the value's `status()` says so
+   *    (`stale`, with the revision everything is applied up to).
    * 2. **Later calls** wait for a value newer than the last one returned, then return
    *    the newest available. Intermediate values may be skipped. A watcher never
    *    returns a value older than one it already returned: revisions never go backwards.

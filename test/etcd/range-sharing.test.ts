@@ -1,5 +1,10 @@
 /**
- * Per-key range watchers under churn (issue 13): a watcher that is not reading while
+ * What the watchers of one range share, and what each keeps (issue 13).
+ *
+ * Snapshots: the entries of a snapshot are one object shared by every watcher, so they
+ * refuse changes, even through a cast.
+ *
+ * Per-key watchers under churn: a watcher that is not reading while
  * thousands of keys are created and deleted keeps nothing for them. Memory per watcher is
  * bounded by the keys it returned plus the keys present; a pending deletion of a key the
  * watcher never returned would be an entry kept per churned key (60,000 churned keys cost
@@ -101,4 +106,20 @@ test("watch: a key deleted then created again while the watcher was not reading 
     { key: `${prefix}kept`, value: "2" },
     "nothing else was pending for x",
   );
+});
+
+test("snapshots: entries are read-only, even through a cast, and another watcher's snapshot is intact", async (t) => {
+  const prefix = "/sharing/read-only/";
+  await etcd().put(`${prefix}a`).value("1");
+  const value = new EtcdRangeValue(etcd(), { prefix }, { decoder: decoders.text });
+  const first = await watcher(t, value.snapshots()).get();
+  const second = await watcher(t, value.snapshots()).get();
+  const entries = first.entries as Map<string, string>;
+  t.throws(() => entries.set(`${prefix}a`, "changed"), { instanceOf: TypeError });
+  t.throws(() => entries.delete(`${prefix}a`), { instanceOf: TypeError });
+  t.throws(() => entries.clear(), { instanceOf: TypeError });
+  t.is(second.entries.get(`${prefix}a`), "1", "what the other watcher sees is unchanged");
+  const copy = new Map(first.entries);
+  copy.set(`${prefix}a`, "mine");
+  t.is(first.entries.get(`${prefix}a`), "1", "a copy can be changed, the shared entries not");
 });
