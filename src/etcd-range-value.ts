@@ -11,7 +11,7 @@ import { portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
 import { RangeSync } from "./etcd/range-sync.js";
 import { RangeWatchSource, type SortedSnapshot } from "./etcd/range-watch-source.js";
-import { ReadOnlyMap } from "./etcd/read-only-map.js";
+import { sealMap } from "./etcd/read-only-map.js";
 import { StatusSlot } from "./etcd/status-slot.js";
 import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
@@ -33,8 +33,8 @@ export interface RangeSnapshot<T> {
   /** The revision the snapshot is consistent at. */
   revision: number;
   /**
-   * Present keys only, in etcd's key order. One object shared by every watcher of the
-   * value (and by successive snapshots while nothing changed): it is read-only, and
+   * Present keys only, in etcd's key order. One `Map` shared by every watcher of the
+   * value (and by successive snapshots while nothing changed): it is frozen, and its
    * `set`, `delete` and `clear` throw a `TypeError` even through a cast. Copy it
    * (`new Map(snapshot.entries)`) to change a copy.
    */
@@ -247,27 +247,26 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
    * Every present key's decoded value, in key order. The state is usually in key order
    * already (see `#sortedSnapshot`): then one pass, without the sorted arrays.
    */
-  #decodedEntries(): ReadOnlyMap<string, T> {
+  #decodedEntries(): ReadonlyMap<string, T> {
     const sync = this.#sync;
-    const entries = new ReadOnlyMap<string, T>();
+    const entries = new Map<string, T>();
     let previous: Buffer | undefined;
     for (const [key, kv] of sync.entries) {
       if (previous !== undefined && Buffer.compare(previous, kv.key) > 0) {
-        ReadOnlyMap.empty(entries);
+        entries.clear();
         const { keys, kvs, revisions } = this.#sortedSnapshot();
         for (let i = 0; i < keys.length; i++) {
           const sortedKey = userKeyOf(keys[i] as string);
           const sortedKv = kvs[i] as StoredKv;
-          const value = this.#cache.decode(sortedKv, sortedKey, revisions[i] as number);
-          ReadOnlyMap.put(entries, sortedKey, value);
+          entries.set(sortedKey, this.#cache.decode(sortedKv, sortedKey, revisions[i] as number));
         }
-        return entries;
+        return sealMap(entries);
       }
       previous = kv.key;
       const userKey = userKeyOf(key);
-      ReadOnlyMap.put(entries, userKey, this.#cache.decode(kv, userKey, sync.revisionOf(kv)));
+      entries.set(userKey, this.#cache.decode(kv, userKey, sync.revisionOf(kv)));
     }
-    return entries;
+    return sealMap(entries);
   }
 }
 

@@ -1,41 +1,30 @@
 /**
- * A `Map` that refuses changes: the entries of a range snapshot are one object shared by
+ * Maps that refuse changes: the entries of a range snapshot are one object shared by
  * every watcher of the value, so a consumer that casts `ReadonlyMap` away and changes it
  * would change what every other watcher sees.
  *
  * @module
  */
 
-const mapSet = Map.prototype.set;
-const mapClear = Map.prototype.clear;
-
 /**
- * A `Map` (so `instanceof Map`, iteration, `get`, `has`, `size` work as usual) whose
- * `set`, `delete` and `clear` throw a `TypeError`. Filled by its owner through
- * {@link ReadOnlyMap.put}; copy it (`new Map(map)`) to get one you can change.
+ * Makes `map` refuse changes and returns it: `set`, `delete` and `clear` throw a
+ * `TypeError` (own, non-enumerable properties shadowing `Map.prototype`'s, and the map
+ * frozen so they stay), while it stays a plain `Map` for everything that reads:
+ * `instanceof Map`, its constructor, iteration, deep equality. Copy it (`new Map(map)`)
+ * to get one you can change.
  */
-export class ReadOnlyMap<K, V> extends Map<K, V> {
-  /** The owner's way to add an entry while building the map. */
-  static put<K, V>(map: ReadOnlyMap<K, V>, key: K, value: V): void {
-    mapSet.call(map, key, value);
+export function sealMap<K, V>(map: Map<K, V>): ReadonlyMap<K, V> {
+  for (const method of ["set", "delete", "clear"] as const) {
+    Object.defineProperty(map, method, {
+      value: (key?: unknown) => {
+        throw readOnly(method === "clear" ? "clear()" : `${method}(${String(key)})`);
+      },
+      enumerable: false,
+      writable: false,
+      configurable: false,
+    });
   }
-
-  /** The owner's way to empty the map while building it. */
-  static empty<K, V>(map: ReadOnlyMap<K, V>): void {
-    mapClear.call(map);
-  }
-
-  override set(key: K, _value: V): this {
-    throw readOnly(`set(${String(key)})`);
-  }
-
-  override delete(key: K): boolean {
-    throw readOnly(`delete(${String(key)})`);
-  }
-
-  override clear(): void {
-    throw readOnly("clear()");
-  }
+  return Object.freeze(map);
 }
 
 function readOnly(call: string): TypeError {

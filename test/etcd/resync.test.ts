@@ -97,9 +97,10 @@ test.serial(
 );
 
 test.serial(
-  "resync after compaction: per-key watch returns a key created and deleted after the compaction, each change at its own revision",
+  "resync after compaction: per-key watch returns a key changed and deleted after the compaction, each change at its own revision",
   async (t) => {
     const prefix = "/resync-at-compaction/range/";
+    const briefBefore = await revisionOf(etcd().put(`${prefix}brief`).value("before").exec());
     const before = await revisionOf(etcd().put(`${prefix}kept`).value("before").exec());
     const gap = { compacted: 0, changed: 0, deleted: 0 };
     const value = new EtcdRangeValue(
@@ -115,13 +116,22 @@ test.serial(
     );
     const w = value.watch();
     t.teardown(() => w.close());
+    // The snapshot, in key order; a watcher reports deletions of keys it returned.
+    t.deepEqual(
+      { ...(await w.get()) },
+      { key: `${prefix}brief`, value: "before", revision: briefBefore },
+    );
     t.deepEqual(
       { ...(await w.get()) },
       { key: `${prefix}kept`, value: "before", revision: before },
     );
     const signal = deadline(10_000, "the changes made after the compaction");
     const latest = new Map<string, { value: string | undefined; revision: number }>();
-    while (!(latest.has(`${prefix}brief`) && latest.get(`${prefix}kept`)?.value === "after")) {
+    const done = (): boolean =>
+      latest.has(`${prefix}brief`) &&
+      latest.get(`${prefix}brief`)?.value === undefined &&
+      latest.get(`${prefix}kept`)?.value === "after";
+    while (!done()) {
       const update = await w.get({ signal });
       latest.set(update.key, { value: update.value, revision: update.revision });
     }

@@ -290,7 +290,7 @@ export function rangeValueSuite(test: TestFn, backend: () => Backend): void {
     t.true(await isPending(w.get()), "the deletion is returned once");
   });
 
-  test("watch: a key created and deleted between two gets is returned once, as a deletion", async (t) => {
+  test("watch: a key created and deleted between two gets, never returned, is not returned at all", async (t) => {
     const prefix = "/created-deleted/";
     await put(`${prefix}a`, "x");
     const value = new EtcdRangeValue(etcd(), { prefix }, { decoder: decoders.text });
@@ -298,6 +298,22 @@ export function rangeValueSuite(test: TestFn, backend: () => Backend): void {
     const probe = watcher(t, value);
     await w.get();
     await put(`${prefix}b`, "short-lived");
+    await del(`${prefix}b`);
+    const marker = await put(`${prefix}c`, "marker");
+    await probe.get({ filter: (u) => u.key === `${prefix}c` });
+    t.deepEqual(plain(await w.get()), { key: `${prefix}c`, value: "marker", revision: marker });
+    t.true(await isPending(w.get()), "nothing else: b was never returned, nor is its deletion");
+  });
+
+  test("watch: a key returned, then deleted between two gets, is returned once, as a deletion", async (t) => {
+    const prefix = "/returned-deleted/";
+    await put(`${prefix}a`, "x");
+    const value = new EtcdRangeValue(etcd(), { prefix }, { decoder: decoders.text });
+    const w = watcher(t, value);
+    const probe = watcher(t, value);
+    await w.get();
+    await put(`${prefix}b`, "short-lived");
+    t.like(await w.get(), { key: `${prefix}b`, value: "short-lived" });
     const deleted = await del(`${prefix}b`);
     const marker = await put(`${prefix}c`, "marker");
     await probe.get({ filter: (u) => u.key === `${prefix}c` });
