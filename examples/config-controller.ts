@@ -3,9 +3,9 @@
  * production hands it an `EtcdValue`, the demo and the unit tests a `MemoryValue`.
  *
  * It watches the config with `for await`, validates each value, applies the good ones
- * and keeps the last good one when the config is absent or invalid. Aborting `signal`
- * closes the watcher from outside, which ends the loop normally (clause 9 of
- * `Watcher.get`).
+ * and keeps the last good one when the config is absent or invalid. It watches with
+ * `watch({ signal })`: aborting `signal` closes the watcher, which ends the loop normally
+ * (clause 9 of `Watcher.get`), and a signal already aborted ends it before any read.
  *
  * @module
  */
@@ -56,33 +56,25 @@ export async function runController(
   const log = options.log ?? console.log;
   let reloads = 0;
   let applied: AppConfig | undefined;
-  if (signal.aborted) return { reloads, config: applied };
-
-  const watcher = config.watch();
-  const stop = (): void => watcher.close();
-  signal.addEventListener("abort", stop, { once: true });
-  try {
-    for await (const next of watcher) {
-      const revision = watcher.revision!; // set by the get() that returned `next`
-      let event: ControllerEvent;
-      if (next === undefined) {
-        event = { kind: "absent", revision, kept: applied };
+  const watcher = config.watch({ signal });
+  for await (const next of watcher) {
+    const revision = watcher.revision!; // set by the get() that returned `next`
+    let event: ControllerEvent;
+    if (next === undefined) {
+      event = { kind: "absent", revision, kept: applied };
+    } else {
+      const problem = validateConfig(next);
+      if (problem === undefined) {
+        options.apply?.(next);
+        applied = next;
+        reloads += 1;
+        event = { kind: "reload", reload: reloads, revision, config: next };
       } else {
-        const problem = validateConfig(next);
-        if (problem === undefined) {
-          options.apply?.(next);
-          applied = next;
-          reloads += 1;
-          event = { kind: "reload", reload: reloads, revision, config: next };
-        } else {
-          event = { kind: "rejected", revision, reason: problem, kept: applied };
-        }
+        event = { kind: "rejected", revision, reason: problem, kept: applied };
       }
-      log(describeEvent(event));
-      options.onEvent?.(event);
     }
-  } finally {
-    signal.removeEventListener("abort", stop);
+    log(describeEvent(event));
+    options.onEvent?.(event);
   }
   return { reloads, config: applied };
 }

@@ -20,6 +20,7 @@ import {
   runController,
 } from "../../examples/config-controller.js";
 import { MemoryValue } from "../../src/index.js";
+import { DEMO_STORY, demoStory } from "../helpers/demo-story.js";
 import { flush } from "../helpers/pending.js";
 import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
 
@@ -36,31 +37,23 @@ for (const [file, expected] of [
   });
 }
 
-test("example: the demo reloads in order, reports the deleted config and exits by itself", async (t) => {
+test("demo: in memory it tells the story, revisions 1 to 8, and exits by itself", async (t) => {
   const result = await runNode("examples/demo.ts");
   t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
-  const lines = result.stdout.split("\n");
+  t.regex(result.stdout, /^config in memory /, "uses the memory backend");
+  const { lines, revisions } = demoStory(result.stdout);
+  t.deepEqual(lines, [...DEMO_STORY], "every change, in order, once");
+  t.deepEqual(revisions, [1, 2, 3, 4, 5, 6, 7, 8], "a MemoryValue numbers its values 1, 2, 3…");
+});
 
-  const reloads = lines.flatMap((line) => {
-    const match = /^reload #(\d+) rev (\d+): /.exec(line);
-    return match ? [{ number: Number(match[1]), revision: Number(match[2]), line }] : [];
-  });
-  t.true(reloads.length >= 5, `at least 5 reload lines, got:\n${result.stdout}`);
-  reloads.forEach((reload, index) => {
-    t.is(reload.number, index + 1, `reloads are numbered 1, 2, 3…: ${reload.line}`);
-    const previous = reloads[index - 1];
-    if (previous) t.true(reload.revision > previous.revision, `revisions grow: ${reload.line}`);
-  });
-  t.regex(reloads.at(-1)?.line ?? "", /workers=16 logLevel=warn$/, "the last config is applied");
-
-  const absent = lines.findIndex((line) => /^config absent at rev \d+/.test(line));
-  t.true(absent >= 0, `the deleted config is reported:\n${result.stdout}`);
-  t.true(
-    absent > lines.indexOf(reloads[3]?.line ?? "") &&
-      absent < lines.indexOf(reloads[4]?.line ?? ""),
-    "the deletion comes between the 4th and the 5th reload, as the writer wrote it",
+test("demo: etcd unreachable at ETCD_ENDPOINTS is one line on stderr saying what to do, exit code 1", async (t) => {
+  const result = await runNode("examples/demo.ts", { ETCD_ENDPOINTS: "http://127.0.0.1:1" });
+  t.is(result.code, 1, describeChild(result));
+  t.regex(
+    result.stderr,
+    /^etcd is unreachable at http:\/\/127\.0\.0\.1:1 \(connect ECONNREFUSED 127\.0\.0\.1:1\): start etcd there, or set ETCD_ENDPOINTS .*\.\n$/,
+    "one line: where, why, and what to do",
   );
-  t.regex(result.stdout, /^stopped after \d+ reloads/m, "the controller stopped normally");
 });
 
 // --- README.md is made of the examples -------------------------------------------------
