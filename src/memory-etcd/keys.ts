@@ -28,12 +28,15 @@ export interface KeyRange {
 }
 
 /**
- * The range of a `Range`, `DeleteRange` or `Compare` request: an empty `range_end` is
- * the single key, `"\0"` means "no upper bound" (etcd's `mkGteRange`).
+ * The range of a `Range`, `DeleteRange` or `Compare` request: an absent `range_end`
+ * (`null`) is the single key; `"\0"` (etcd's `mkGteRange`) and an empty one sent
+ * explicitly mean "no upper bound".
  */
-export function requestRange(key: Uint8Array, rangeEnd: Uint8Array): KeyRange {
-  if (rangeEnd.length === 0) return { start: keyOf(key), end: undefined };
-  if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { start: keyOf(key), end: "" };
+export function requestRange(key: Uint8Array, rangeEnd: Uint8Array | null): KeyRange {
+  if (rangeEnd === null) return { start: keyOf(key), end: undefined };
+  if (rangeEnd.length === 0 || (rangeEnd.length === 1 && rangeEnd[0] === 0)) {
+    return { start: keyOf(key), end: "" };
+  }
   return { start: keyOf(key), end: keyOf(rangeEnd) };
 }
 

@@ -27,7 +27,7 @@ export function viewRevision(view: ReadView): number {
 export function readRange(
   view: ReadView,
   key: Buffer,
-  rangeEnd: Buffer,
+  rangeEnd: Buffer | null,
   revision: number,
 ): KeyValue[] {
   const current = viewRevision(view);

@@ -104,7 +104,7 @@ function checkIntervals(ops: readonly RequestOp[]): Writes {
     const request = op.request_delete_range as DeleteRangeRequest;
     const begin = request.key.toString("latin1");
     dels.push(
-      request.range_end.length === 0
+      request.range_end === null || request.range_end.length === 0
         ? pointOf(begin)
         : { begin, end: request.range_end.toString("latin1") },
     );

@@ -114,7 +114,7 @@ export class WatchSession {
     const store = this.#host.store;
     const current = store.revision;
     const key: Key = request.key.length === 0 ? "\0" : keyOf(request.key);
-    const end = request.range_end;
+    const end = request.range_end ?? Buffer.alloc(0);
     const range: KeyRange = {
       start: key,
       end: end.length === 0 ? undefined : end.length === 1 && end[0] === 0 ? "" : keyOf(end),

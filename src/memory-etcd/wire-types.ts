@@ -9,7 +9,8 @@
 /** `RangeRequest`. */
 export interface RangeRequest {
   key: Buffer;
-  range_end: Buffer;
+  /** `null` when absent on the wire (an explicit empty one means "to the end"). */
+  range_end: Buffer | null;
   limit: string;
   revision: string;
   sort_order: string;
@@ -36,7 +37,8 @@ export interface PutRequest {
 /** `DeleteRangeRequest`. */
 export interface DeleteRangeRequest {
   key: Buffer;
-  range_end: Buffer;
+  /** `null` when absent on the wire (an explicit empty one means "to the end"). */
+  range_end: Buffer | null;
   prev_kv: boolean;
 }
 
@@ -45,7 +47,8 @@ export interface Compare {
   result: string;
   target: string;
   key: Buffer;
-  range_end: Buffer;
+  /** `null` when absent on the wire (an explicit empty one means "to the end"). */
+  range_end: Buffer | null;
   target_union?: string;
   version?: string;
   create_revision?: string;
@@ -73,7 +76,8 @@ export interface TxnRequest {
 /** `WatchCreateRequest`. */
 export interface WatchCreateRequest {
   key: Buffer;
-  range_end: Buffer;
+  /** `null` when absent on the wire (an explicit empty one means "to the end"). */
+  range_end: Buffer | null;
   start_revision: string;
   progress_notify: boolean;
   filters: string[];

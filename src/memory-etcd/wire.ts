@@ -41,20 +41,18 @@ export function wireServices(): WireServices {
 }
 
 function load(): WireServices {
-  const protoDir = join(dirname(require.resolve("etcd3")), "..", "proto");
-  const definition = loadSync(join(protoDir, "rpc.proto"), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  const protoFile = join(dirname(require.resolve("etcd3")), "..", "proto", "rpc.proto");
+  const options = { keepCase: true, longs: String, enums: String, oneofs: true };
+  const definition = loadSync(protoFile, { ...options, defaults: true });
+  // Without defaults, a field absent on the wire stays absent: see `markAbsentRangeEnds`.
+  const sparse = loadSync(protoFile, { ...options, defaults: false });
   const services = new Map<string, Map<string, WireMethod>>();
   for (const [fullName, value] of Object.entries(definition)) {
     if (!fullName.startsWith("etcdserverpb.") || "format" in value) continue;
+    const sparseService = sparse[fullName] as ServiceDefinition;
     const methods = new Map<string, WireMethod>();
-    for (const method of Object.values(value as ServiceDefinition)) {
-      const wire = wireMethod(method);
+    for (const [name, method] of Object.entries(value as ServiceDefinition)) {
+      const wire = wireMethod(method, sparseService[name] as MethodDefinition<object, object>);
       methods.set(wire.name, wire);
     }
     services.set(fullName.slice("etcdserverpb.".length), methods);
@@ -62,14 +60,41 @@ function load(): WireServices {
   return services;
 }
 
-function wireMethod(method: MethodDefinition<object, object>): WireMethod {
+function wireMethod(
+  method: MethodDefinition<object, object>,
+  sparse: MethodDefinition<object, object>,
+): WireMethod {
   const original = method.originalName ?? "";
   return {
     name: original.charAt(0).toLowerCase() + original.slice(1),
     streaming: method.requestStream || method.responseStream,
     encodeRequest: (request) => method.requestSerialize(request as object),
-    decodeRequest: (bytes) => method.requestDeserialize(bytes) as Record<string, unknown>,
+    decodeRequest: (bytes) => {
+      const request = method.requestDeserialize(bytes) as Record<string, unknown>;
+      markAbsentRangeEnds(request, sparse.requestDeserialize(bytes));
+      return request;
+    },
     encodeResponse: (response) => method.responseSerialize(response as object),
     decodeResponse: (bytes) => method.responseDeserialize(bytes),
   };
+}
+
+/**
+ * Sets every `range_end` absent on the wire to `null` in `decoded`. etcd (gogo
+ * protobuf) tells an absent `range_end` (one key) from an empty one sent explicitly
+ * (every key from `key` on, like `"\0"`), and etcd3's encoder sends an empty Buffer.
+ */
+function markAbsentRangeEnds(decoded: unknown, sparse: unknown): void {
+  if (typeof decoded !== "object" || decoded === null || Buffer.isBuffer(decoded)) return;
+  const present = (typeof sparse === "object" && sparse !== null ? sparse : {}) as Record<
+    string,
+    unknown
+  >;
+  for (const [field, value] of Object.entries(decoded)) {
+    if (field === "range_end" && !(field in present)) {
+      (decoded as Record<string, unknown>)[field] = null;
+    } else {
+      markAbsentRangeEnds(value, present[field]);
+    }
+  }
 }

@@ -6,6 +6,7 @@
 import test from "ava";
 import { EtcdLeaseInvalidError, GRPCInvalidArgumentError } from "etcd3";
 import { bothBackends, keysOf, prefixOf, revisionOf } from "./backends.js";
+import { openRawWatch } from "./raw-watch.js";
 
 const both = bothBackends(test);
 const b = (text: string): Buffer => Buffer.from(text, "latin1");
@@ -365,5 +366,41 @@ both(
       t.is(error?.message, message);
     }
     t.is(await revisionOf(client), before);
+  },
+);
+
+both(
+  "K16b an explicitly empty range_end reads to the end for Range, DeleteRange and Compare; a watch takes it as one key",
+  async (t, backend) => {
+    const client = backend.client();
+    const k = keysOf(t);
+    for (const name of ["a", "b", "c"]) await client.kv.put({ key: k(name), value: b(name) });
+    const empty = Buffer.alloc(0);
+    const fromB = await client.kv.range({ key: k("b"), range_end: empty });
+    t.deepEqual(fromB.kvs.filter((kv) => k.of(kv).length === 1).map(k.of), ["b", "c"]);
+    const compare = await client.kv.txn({
+      compare: [{ key: k("b"), range_end: empty, target: "Value", result: "Equal", value: b("b") }],
+    });
+    t.false(compare.succeeded, "c, after b, has another value: the compare covered it");
+    const watch = await openRawWatch(client);
+    t.teardown(() => watch.close());
+    watch.write({ create_request: { key: k("b"), range_end: empty } });
+    await watch.next();
+    const deleted = await client.kv.deleteRange({ key: k("c"), range_end: empty, prev_kv: true });
+    t.deepEqual(deleted.prev_kvs.filter((kv) => k.of(kv).length === 1).map(k.of), ["c"]);
+    const put = await client.kv.put({ key: k("b"), value: b("again") });
+    const response = await watch.next();
+    t.is(
+      response.header.revision,
+      put.header.revision,
+      "the delete of c was not seen by the watch of b",
+    );
+    const dup = await client.kv.txn({
+      success: [
+        { request_put: { key: k("d") } },
+        { request_delete_range: { key: k("a"), range_end: empty } },
+      ],
+    });
+    t.true(dup.succeeded, "the duplicate-key check takes an empty range_end as one key");
   },
 );
