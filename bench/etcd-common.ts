@@ -47,6 +47,11 @@ export interface EtcdSizes {
   /** Row 10: how long the member stays down before it is started again, in ms (one row each). */
   reconnectDownMs: readonly number[];
   reconnectCapMs: number;
+  /** Row 11: increments per updater and round (8 updaters). */
+  updateIncrements: number;
+  /** Row 12: sequential writes per side and round; rounds. */
+  setWrites: number;
+  setRounds: number;
 }
 
 export const FULL_ETCD_SIZES: EtcdSizes = {
@@ -68,6 +73,9 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   reconnectRounds: 5,
   reconnectDownMs: [0, 10_000],
   reconnectCapMs: 45_000,
+  updateIncrements: 250,
+  setWrites: 200,
+  setRounds: 50,
 };
 
 export const SMOKE_ETCD_SIZES: EtcdSizes = {
@@ -89,6 +97,9 @@ export const SMOKE_ETCD_SIZES: EtcdSizes = {
   reconnectRounds: 1,
   reconnectDownMs: [0],
   reconnectCapMs: 2000,
+  updateIncrements: 10,
+  setWrites: 30,
+  setRounds: 2,
 };
 
 /** The etcd member of a benchmark run and the clients every row uses. */

@@ -177,6 +177,9 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
    * - `fn` never sees a value older than one a watcher of this `EtcdValue` has already
    *   returned: while the value is watched, the first call gets the watched value (one
    *   round trip when it is current), else the key is read first.
+   * - After a conflict, `update` waits a random delay before trying again: up to the
+   *   last round trip (at most 100 ms), doubling per conflict in a row up to 8 round
+   *   trips, so contending updaters spread out rather than collide again.
    * - Each write attempt is at most once, and waits out outages, as in {@link set}:
    *   `AmbiguousWriteError` ends the loop (the write may still apply; `fn` is not called
    *   again). A value that fails to decode rejects with `DecodeError`.

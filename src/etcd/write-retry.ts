@@ -116,7 +116,7 @@ export function retryDelay(backoff: BackoffOptions, attempt: number): number {
 }
 
 /** Waits `ms`, or rejects with `signal.reason` when it aborts first. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
