@@ -41,3 +41,10 @@ test("example: examples/etcd-value.ts passes its assertions and exits by itself"
   t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
   t.regex(result.stdout, /^etcd-value: ok/m);
 });
+
+test("example: examples/writes.ts passes its assertions and exits by itself", async (t) => {
+  const endpoints = cluster().endpoints.join(",");
+  const result = await runNode("examples/writes.ts", { ETCD_ENDPOINTS: endpoints });
+  t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
+  t.regex(result.stdout, /^writes: ok/m);
+});
