@@ -96,7 +96,7 @@ export function writeReport(path: string, rows: readonly Row[], context: ReportC
 Latest figures, from \`${context.command}\` on ${new Date().toISOString().slice(0, 10)}
 (\`npm run bench -- --smoke\` runs tiny sizes in seconds and writes nothing; \`--rows=4,9\`
 runs some rows only). Machine: ${machine()}.
-Rows 4–10 run against one etcd ${context.etcdVersion} member that the benchmark starts through the
+Rows 4–12 run against one etcd ${context.etcdVersion} member that the benchmark starts through the
 test harness, on loopback, with its data dir on tmpfs (\`/dev/shm\`) and \`--unsafe-no-fsync\`:
 writes are faster than on a disk-backed member, so write-bound figures are higher than in
 production, for both sides alike.

@@ -99,6 +99,18 @@ withBackends(
       );
     });
 
+    test("set on a Namespace: writes and guards are relative to the namespace prefix", async (t) => {
+      const prefix = key("ns");
+      const ns = etcd().namespace(`${prefix}/`);
+      const lock = await ns.put("lock").value("held").exec();
+      const guard = { key: "lock", createRevision: Number(lock.header.revision) };
+      const value = new EtcdValue(ns, "k", { codec: codecs.text });
+      okRevision(t, await value.set("inside", { guard }));
+      t.is((await stored(`${prefix}/k`))?.value, "inside", "stored under the prefix");
+      t.deepEqual(await value.update((v) => `${v}!`).then((r) => r.ok), true);
+      t.is((await stored(`${prefix}/k`))?.value, "inside!");
+    });
+
     test("set: watchers of the same value and of another value of the key see the write", async (t) => {
       const name = key("seen");
       const value = new EtcdValue(etcd(), name, { codec: codecs.text });
