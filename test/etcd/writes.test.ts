@@ -29,7 +29,6 @@ const BIG = process.env.EVENT_VALUE_BIG === "1";
 const UPDATERS = BIG ? 16 : 8;
 const INCREMENTS = BIG ? 1000 : 250;
 
-// Memory joins once MemoryEtcd has landed on main.
 withBackends(
   test,
   (test, backend) => {
@@ -424,5 +423,5 @@ withBackends(
       t.is(await stored(name), undefined);
     });
   },
-  { faults: true, only: ["etcd"] },
+  { faults: true },
 );
