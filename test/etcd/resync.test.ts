@@ -8,6 +8,8 @@
  * an absent key then never returned the newer deletion (found by the chaos test, seed 33).
  * The compaction tests hold the window between the initial read at R and the watch from
  * R+1 open (an internal hook) and compact past R there: the watch from R+1 is refused.
+ * The value-level tests run on real etcd and on MemoryEtcd (test/suites/resync.ts); the
+ * port-level ones below, on real etcd.
  *
  * A new watch whose member answers below the revision already applied is not taken for
  * lost history when a linearizable read shows the cluster is not behind: the member is
@@ -20,128 +22,24 @@ import { prefixRange } from "../../src/etcd/key-range.js";
 import { type EtcdPort, portOf, type WatchStreamPort } from "../../src/etcd/port.js";
 import { RangeSync, type SyncedChange } from "../../src/etcd/range-sync.js";
 import { DEFAULT_TUNING } from "../../src/etcd/retry-policy.js";
-import {
-  type EtcdValueOptions,
-  type InternalOptions,
-  withInternal,
-} from "../../src/etcd/value-options.js";
-import {
-  decoders,
-  EtcdRangeValue,
-  EtcdValue,
-  MemoryValue,
-  type WatchStatus,
-} from "../../src/index.js";
+import { MemoryValue, type WatchStatus } from "../../src/index.js";
 import { lazyClient, withCluster } from "../harness/ava.js";
+import { withBackends } from "../harness/backends.js";
 import { deadline } from "../helpers/faults.js";
+import {
+  movePastTheWatch as movePastTheWatchOn,
+  resyncSuite,
+  revisionOf,
+} from "../suites/resync.js";
 
 const cluster = withCluster(test, { members: 1 });
 const etcd = lazyClient(cluster);
 
-/** Options that run `inGap` once, between the first read and the first watch. */
-function holdingGap(inGap: () => Promise<void>): EtcdValueOptions<string> & InternalOptions {
-  let reads = 0;
-  return withInternal(
-    {
-      decoder: decoders.text,
-    },
-    {
-      hooks: {
-        afterRead: async () => {
-          if (reads++ === 0) await inGap();
-        },
-      },
-    },
-  );
-}
+/** Two writes outside the ranges (see the suite's `movePastTheWatch`). */
+const movePastTheWatch = (): Promise<void> => movePastTheWatchOn(etcd());
 
-/**
- * Two writes outside the ranges: compacting at the current revision then refuses a watch
- * from R+1 (etcd refuses a start revision below the compaction's, not equal to it).
- */
-async function movePastTheWatch(): Promise<void> {
-  await etcd().put("/resync-at-compaction/elsewhere").value("moves the revision");
-  await etcd().put("/resync-at-compaction/elsewhere").value("again");
-}
-
-async function revisionOf(write: Promise<{ header: { revision: string } }>): Promise<number> {
-  return Number((await write).header.revision);
-}
-
-// Serial: a compaction must not land in another test's read→watch window.
-test.serial(
-  "resync after compaction: an absent key created and deleted after the compaction returns the deletion, at its revision",
-  async (t) => {
-    const key = "/resync-at-compaction/absent";
-    const gap = { compacted: 0, created: 0, deleted: 0 };
-    const value = new EtcdValue(
-      etcd(),
-      key,
-      holdingGap(async () => {
-        await movePastTheWatch();
-        gap.compacted = await cluster().compact();
-        gap.created = await revisionOf(etcd().put(key).value("born after the compaction").exec());
-        gap.deleted = await revisionOf(etcd().delete().key(key).exec());
-      }),
-    );
-    const w = value.watch();
-    t.teardown(() => w.close());
-    t.is(await w.get(), undefined, "absent at the initial read");
-    const first = w.revision ?? 0;
-    const signal = deadline(10_000, "the deletion made after the compaction");
-    const got = await w.get({ signal, filter: (v) => v === undefined });
-    t.is(got, undefined);
-    t.true(gap.compacted > first + 1 && gap.deleted > gap.compacted);
-    t.is(w.revision, gap.deleted, "the deletion, at its own revision: it is in etcd's history");
-  },
-);
-
-test.serial(
-  "resync after compaction: per-key watch returns a key changed and deleted after the compaction, each change at its own revision",
-  async (t) => {
-    const prefix = "/resync-at-compaction/range/";
-    const briefBefore = await revisionOf(etcd().put(`${prefix}brief`).value("before").exec());
-    const before = await revisionOf(etcd().put(`${prefix}kept`).value("before").exec());
-    const gap = { compacted: 0, changed: 0, deleted: 0 };
-    const value = new EtcdRangeValue(
-      etcd(),
-      { prefix },
-      holdingGap(async () => {
-        await movePastTheWatch();
-        gap.compacted = await cluster().compact();
-        gap.changed = await revisionOf(etcd().put(`${prefix}kept`).value("after").exec());
-        await etcd().put(`${prefix}brief`).value("brief").exec();
-        gap.deleted = await revisionOf(etcd().delete().key(`${prefix}brief`).exec());
-      }),
-    );
-    const w = value.watch();
-    t.teardown(() => w.close());
-    // The snapshot, in key order; a watcher reports deletions of keys it returned.
-    t.deepEqual(
-      { ...(await w.get()) },
-      { key: `${prefix}brief`, value: "before", revision: briefBefore },
-    );
-    t.deepEqual(
-      { ...(await w.get()) },
-      { key: `${prefix}kept`, value: "before", revision: before },
-    );
-    const signal = deadline(10_000, "the changes made after the compaction");
-    const latest = new Map<string, { value: string | undefined; revision: number }>();
-    const done = (): boolean =>
-      latest.has(`${prefix}brief`) &&
-      latest.get(`${prefix}brief`)?.value === undefined &&
-      latest.get(`${prefix}kept`)?.value === "after";
-    while (!done()) {
-      const update = await w.get({ signal });
-      latest.set(update.key, { value: update.value, revision: update.revision });
-    }
-    t.true(gap.changed > gap.compacted, "the changes are after the compaction");
-    t.deepEqual(Object.fromEntries(latest), {
-      [`${prefix}kept`]: { value: "after", revision: gap.changed },
-      [`${prefix}brief`]: { value: undefined, revision: gap.deleted },
-    });
-  },
-);
+// Resync after compaction at the value level, on real etcd and on MemoryEtcd.
+withBackends(test, resyncSuite);
 
 test.serial(
   "resync after compaction: compacted again before the resync read, the read follows to the newer compaction",
