@@ -14,10 +14,10 @@ import {
   EtcdRangeValue,
   EtcdValue,
   type EtcdWatchMessage,
-  type KeyUpdate,
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { deadline, recommendedClient, StatusLog } from "../helpers/faults.js";
+import { collect, Gate } from "../helpers/gate.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { isPending } from "../helpers/pending.js";
 
@@ -115,49 +115,6 @@ test.serial(
     );
   },
 );
-
-/** Holds a watch's reconnect attempts (as its `backoff.retry`) until `open()`. */
-class Gate {
-  /** Resolves when an attempt has failed and waits at the gate. */
-  readonly reached: Promise<void>;
-  #reach!: () => void;
-  #open!: () => void;
-  readonly #opened = new Promise<void>((resolve) => {
-    this.#open = resolve;
-  });
-
-  constructor() {
-    this.reached = new Promise((resolve) => {
-      this.#reach = resolve;
-    });
-  }
-
-  /** For `backoff.retry`: waits for `open()`, then allows the retry. */
-  async pass(): Promise<boolean> {
-    this.#reach();
-    await this.#opened;
-    return true;
-  }
-
-  open(): void {
-    this.#open();
-  }
-}
-
-/** Takes every update of `w` until `done` holds for the collected map. */
-async function collect(
-  w: { get(options: { signal: AbortSignal }): Promise<KeyUpdate<string>> },
-  done: (updates: Map<string, KeyUpdate<string>>) => boolean,
-  what: string,
-): Promise<Map<string, KeyUpdate<string>>> {
-  const updates = new Map<string, KeyUpdate<string>>();
-  const signal = deadline(20_000, what);
-  while (!done(updates)) {
-    const update = await w.get({ signal });
-    updates.set(update.key, update);
-  }
-  return updates;
-}
 
 test.serial(
   "compaction while disconnected: the resync reports keys deleted in the gap as deletions, unchanged keys not again",
