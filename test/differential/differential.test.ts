@@ -60,7 +60,7 @@ async function check(
   const [ops] = details.counterexample;
   return [
     `seed ${seed}: the stores differ after ${details.numShrinks} shrinks`,
-    `reproduce: DIFF_SEED=${seed} DIFF_PATH=${details.counterexamplePath} DIFF_AGAINST=${against} npx ava test/differential/differential.test.ts`,
+    `reproduce: DIFF_SEED=${seed} DIFF_OPS=${maxOps} DIFF_PATH=${details.counterexamplePath} DIFF_AGAINST=${against} npx ava test/differential/differential.test.ts`,
     "operations (revisions relative to the store's current one; leases and watches by order made):",
     formatOps(ops),
     String(

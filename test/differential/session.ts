@@ -374,7 +374,11 @@ export class Session {
 
   async #watch(op: Extract<Op, { op: "watch" }>): Promise<Outcome> {
     const stream = await this.#stream(op.stream);
-    const start = this.#rev(op.start);
+    // Never negative: in etcd 3.4.23 a watch from a negative revision makes the catch-up
+    // pass that serves it (every catching-up watch of the store, batched by its 100 ms
+    // loop) read no history at all, so its neighbours lose events too, depending on
+    // timing. The twin models the watch alone (no history); the library never asks.
+    const start = op.start.at === "latest" ? 0 : Math.max(1, this.#rev(op.start));
     const record: WatchRecord = {
       op,
       live: start === 0 || start > this.revision,
