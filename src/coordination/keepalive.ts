@@ -6,8 +6,8 @@
  * etcd answers the keepalives of one stream in order, so the loop keeps the send times
  * of unanswered requests in a queue and pops one per answer. A stream that breaks is
  * replaced at once (after a short backoff); one that stops answering (a frozen or
- * partitioned member: the previous keepalive is still unanswered when the next is due)
- * is cancelled and replaced. A keepalive not answered within half an interval is
+ * partitioned member: a keepalive unanswered for one and a half intervals) is cancelled
+ * and replaced. A keepalive not answered within half an interval is
  * reported overdue.
  *
  * @module
@@ -33,6 +33,13 @@ export interface KeepaliveListener {
   /** A keepalive is overdue, or no stream could be opened: `error` says why, if known. */
   overdue(error: unknown): void;
 }
+
+/**
+ * A stream whose oldest unanswered keepalive is older than this many intervals is
+ * replaced: with a TTL of 10 s, after 5 s, leaving about 3 s for a new stream before the
+ * local deadline (TTL minus 1 s from the last acknowledged send).
+ */
+const STUCK_INTERVALS = 1.5;
 
 /** First delay before reopening a broken stream, in ms; doubles up to the interval. */
 const REOPEN_DELAY_MS = 50;
@@ -95,9 +102,11 @@ export class KeepaliveLoop {
 
   #tick(): void {
     if (this.#stopped) return;
-    if (this.#outstanding.length > 0) {
-      // The previous keepalive is still unanswered: the stream may be stuck on a frozen
-      // or cut-off member. Replace it.
+    const oldest = this.#outstanding[0];
+    if (oldest !== undefined && this.#now() - oldest > STUCK_INTERVALS * this.#intervalMs) {
+      // Unanswered for longer than a slow answer takes: the stream may be stuck on a
+      // frozen or cut-off member. Replace it (a slower answer would still have counted:
+      // answers are credited to their send times, so a merely slow stream is kept).
       this.#listener.overdue(new Error("a lease keepalive was not answered in time"));
       this.#dropStream(true);
     }
