@@ -29,6 +29,9 @@ export interface EtcdSizes {
   fanOutPuts: number;
   /** Row 7: keys under the prefix. */
   manyKeys: number;
+  /** The figure: row 7 measured at each of these numbers of keys, `curveRounds` rounds each. */
+  curveKeys: readonly number[];
+  curveRounds: number;
   /** Row 8: puts while the consumer is stalled, spread over `stalledKeys` keys. */
   stalledPuts: number;
   stalledKeys: number;
@@ -65,6 +68,8 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   fanOutWatchers: 1000,
   fanOutPuts: 1000,
   manyKeys: 10_000,
+  curveKeys: [100, 300, 1000, 3000, 10_000],
+  curveRounds: 3,
   stalledPuts: 100_000,
   stalledKeys: 100,
   warmUpPuts: 60_000,
@@ -89,6 +94,8 @@ export const SMOKE_ETCD_SIZES: EtcdSizes = {
   fanOutWatchers: 20,
   fanOutPuts: 20,
   manyKeys: 100,
+  curveKeys: [10, 30],
+  curveRounds: 1,
   stalledPuts: 500,
   stalledKeys: 10,
   warmUpPuts: 100,

@@ -28,9 +28,11 @@ import { median, type Row, ratioAtMostRow } from "./report.js";
 
 const PREFIX = "/bench/many/";
 
-const keyOf = (i: number): string => `${PREFIX}${String(i).padStart(6, "0")}`;
+/** The `i`th key under `prefix`. */
+const keyUnder = (prefix: string, i: number): string => `${prefix}${String(i).padStart(6, "0")}`;
 
-interface SetUp {
+/** What one round measured: set-up time and heap per key. */
+export interface SetUp {
   ms: number;
   bytesPerKey: number;
 }
@@ -55,11 +57,11 @@ async function measure(
   return { ms, bytesPerKey };
 }
 
-function oursRound(etcd: BenchEtcd, keys: number): Promise<SetUp> {
+function oursRound(etcd: BenchEtcd, prefix: string, keys: number): Promise<SetUp> {
   return measure(
     keys,
     async () => {
-      const range = new EtcdRangeValue(etcd.consumer, { prefix: PREFIX });
+      const range = new EtcdRangeValue(etcd.consumer, { prefix });
       const watcher = range.watch();
       await watcher.get();
       await untilLive(range.status());
@@ -69,7 +71,7 @@ function oursRound(etcd: BenchEtcd, keys: number): Promise<SetUp> {
   );
 }
 
-function rawRound(etcd: BenchEtcd, keys: number): Promise<SetUp> {
+function rawRound(etcd: BenchEtcd, prefix: string, keys: number): Promise<SetUp> {
   const client = etcd.consumer;
   return measure(
     keys,
@@ -78,14 +80,14 @@ function rawRound(etcd: BenchEtcd, keys: number): Promise<SetUp> {
       const [watchers, response] = await Promise.all([
         Promise.all(
           Array.from({ length: keys }, async (_, i) => {
-            const key = keyOf(i);
+            const key = keyUnder(prefix, i);
             const watcher = await client.watch().key(key).create();
             watcher.on("error", () => {});
             watcher.on("put", (kv: IKeyValue) => values.set(key, kv.value));
             return watcher;
           }),
         ),
-        client.getAll().prefix(PREFIX).exec(),
+        client.getAll().prefix(prefix).exec(),
       ]);
       for (const kv of response.kvs) values.set(kv.key.toString(), kv.value);
       if (values.size < keys) throw new Error(`read ${values.size} keys, not ${keys}`);
@@ -98,17 +100,59 @@ function rawRound(etcd: BenchEtcd, keys: number): Promise<SetUp> {
   );
 }
 
+/**
+ * Loads `keys` keys under `prefix`, then measures both sides in `rounds` alternating
+ * rounds (after one warm-up round each, the baseline's on at most 1000 keys).
+ */
+async function setUpRounds(
+  etcd: BenchEtcd,
+  prefix: string,
+  keys: number,
+  rounds: number,
+): Promise<{ ours: SetUp[]; baseline: SetUp[] }> {
+  await loadKeys(
+    etcd.writer,
+    keys,
+    (i) => keyUnder(prefix, i),
+    (i) => JSON.stringify({ n: i }),
+  );
+  const warmUp = Math.min(1000, keys);
+  return alternate(
+    rounds,
+    () => oursRound(etcd, prefix, keys),
+    () => rawRound(etcd, prefix, keys),
+    { ours: () => oursRound(etcd, prefix, keys), baseline: () => rawRound(etcd, prefix, warmUp) },
+  );
+}
+
+/** One point of the set-up curve: medians of both sides at `keys` keys. */
+export interface CurvePoint {
+  keys: number;
+  ours: SetUp;
+  baseline: SetUp;
+}
+
+/**
+ * Row 7's measurement at each size of `sizes.curveKeys` (each under a prefix of its own,
+ * `sizes.curveRounds` rounds): the data of the figure in BENCHMARKS.md.
+ */
+export async function manyKeysCurve(etcd: BenchEtcd, sizes: EtcdSizes): Promise<CurvePoint[]> {
+  const points: CurvePoint[] = [];
+  for (const keys of sizes.curveKeys) {
+    const result = await setUpRounds(etcd, `/bench/curve/${keys}/`, keys, sizes.curveRounds);
+    const mid = (side: SetUp[]): SetUp => ({
+      ms: median(side.map((r) => r.ms)),
+      bytesPerKey: median(side.map((r) => r.bytesPerKey)),
+    });
+    points.push({ keys, ours: mid(result.ours), baseline: mid(result.baseline) });
+  }
+  return points;
+}
+
 /** Row 7 (two rows: set-up time, heap per key). */
 export async function manyKeysRows(etcd: BenchEtcd, sizes: EtcdSizes): Promise<Row[]> {
   const keys = sizes.manyKeys;
-  await loadKeys(etcd.writer, keys, keyOf, (i) => JSON.stringify({ n: i }));
-  const warmUp = Math.min(1000, keys);
-  const result = await alternate(
-    sizes.rounds,
-    () => oursRound(etcd, keys),
-    () => rawRound(etcd, keys),
-    { ours: () => oursRound(etcd, keys), baseline: () => rawRound(etcd, warmUp) },
-  );
+  const result = await setUpRounds(etcd, PREFIX, keys, sizes.rounds);
   const n = keys.toLocaleString("en-US");
   const rows: Row[] = [];
   for (const [field, what, unit, max] of [

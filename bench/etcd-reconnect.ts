@@ -145,7 +145,17 @@ async function reconnectRow(etcd: BenchEtcd, sizes: EtcdSizes, downMs: number): 
     baselineName: "raw etcd3 watcher, default client",
     ratio,
     target: "≤ 1000 ms, ratio ≤ 0.2",
-    pass: ours <= 1000 && ratio <= 0.2,
+    // After an immediate restart the ratio cannot be measured (see the note): n/a.
+    pass: ours <= 1000 && (downMs === 0 || ratio <= 0.2),
+    ...(downMs === 0
+      ? {
+          notApplicable: {
+            part: "ratio",
+            reason:
+              "every watch, raw or not, is attached again before the member answers /health, so both sides time one put to an attached watch",
+          },
+        }
+      : {}),
     note:
       `${outage}, median of ${times.length} restarts, the three consumers reconnecting in the same restart; per restart: ` +
       `createEtcdClient ${list("recommended")} ms; event-value on a plain \`new Etcd3()\` ${list("plain")} ms (median ${show(plain)}); ` +

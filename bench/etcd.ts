@@ -9,7 +9,7 @@ import { type EtcdSizes, startBenchEtcd, stopBenchEtcd } from "./etcd-common.js"
 import { fanOutRows } from "./etcd-fan-out.js";
 import { initialLoadRow } from "./etcd-initial-load.js";
 import { latencyRows, throughputRow } from "./etcd-latency.js";
-import { manyKeysRows } from "./etcd-many-keys.js";
+import { type CurvePoint, manyKeysCurve, manyKeysRows } from "./etcd-many-keys.js";
 import { reconnectRows } from "./etcd-reconnect.js";
 import { slowConsumerRow } from "./etcd-slow-consumer.js";
 import { setLatencyRows, updateRow } from "./etcd-writes.js";
@@ -19,14 +19,16 @@ export { type EtcdSizes, FULL_ETCD_SIZES, SMOKE_ETCD_SIZES } from "./etcd-common
 
 /**
  * Runs rows 4–12 (or those in `only`), printing each row's time on stderr; resolves with
- * the rows and the member's etcd version.
+ * the rows, the member's etcd version, and the figure's data (row 7 at several sizes,
+ * measured with row 7).
  */
 export async function etcdRows(
   sizes: EtcdSizes,
   only?: ReadonlySet<number>,
-): Promise<{ rows: Row[]; etcdVersion: string }> {
+): Promise<{ rows: Row[]; etcdVersion: string; curve: CurvePoint[] }> {
   const etcd = await startBenchEtcd();
   const rows: Row[] = [];
+  let curve: CurvePoint[] = [];
   const run = async (id: number, measure: () => Promise<Row | Row[]>): Promise<void> => {
     if (only !== undefined && !only.has(id)) return;
     const started = Date.now();
@@ -38,7 +40,10 @@ export async function etcdRows(
     await run(4, () => latencyRows(etcd, sizes));
     await run(5, () => throughputRow(etcd, sizes));
     await run(6, () => fanOutRows(etcd, sizes));
-    await run(7, () => manyKeysRows(etcd, sizes));
+    await run(7, async () => {
+      curve = await manyKeysCurve(etcd, sizes);
+      return manyKeysRows(etcd, sizes);
+    });
     await run(8, () => slowConsumerRow(etcd, sizes));
     await run(9, () => initialLoadRow(etcd, sizes));
     await run(11, () => updateRow(etcd, sizes));
@@ -47,5 +52,5 @@ export async function etcdRows(
   } finally {
     await stopBenchEtcd(etcd);
   }
-  return { rows, etcdVersion: etcd.version };
+  return { rows, etcdVersion: etcd.version, curve };
 }

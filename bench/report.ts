@@ -2,6 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import type { CurvePoint } from "./etcd-many-keys.js";
 
 /** One measured row: event-value against its baseline, measured in the same run. */
 export interface Row {
@@ -19,6 +20,11 @@ export interface Row {
   /** The target, e.g. "ratio ≤ 1.0". */
   target: string;
   pass: boolean;
+  /**
+   * Why part of the target cannot be measured in this setting: shown in the row as not
+   * applicable, with this reason, instead of a "no". `pass` is then about the rest.
+   */
+  notApplicable?: { part: string; reason: string };
   /** Extra figures (other percentiles, the plain-client variant). */
   note?: string;
 }
@@ -67,11 +73,18 @@ export function markdownTable(rows: readonly Row[]): string {
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.id} | ${row.measurement} (${row.unit}) | ${fmt(row.ours)} | ${fmt(row.baseline)} (${row.baselineName}) | ${fmt(row.ratio)} | ${row.target} | ${row.pass ? "yes" : "**no**"} |`,
+      `| ${row.id} | ${row.measurement} (${row.unit}) | ${fmt(row.ours)} | ${fmt(row.baseline)} (${row.baselineName}) | ${fmt(row.ratio)} | ${row.target} | ${met(row)} |`,
     );
   }
   const notes = rows.filter((row) => row.note).map((row) => `- Row ${row.id}: ${row.note}`);
   return [...lines, "", ...notes].join("\n");
+}
+
+/** The "met" cell: yes, no, and what is not applicable, with why. */
+function met(row: Row): string {
+  const verdict = row.pass ? "yes" : "**no**";
+  const na = row.notApplicable;
+  return na === undefined ? verdict : `${verdict}; ${na.part}: n/a (${na.reason})`;
 }
 
 /** Prints the rows to the console. */
@@ -87,6 +100,31 @@ export interface ReportContext {
   rounds: number;
   /** The etcd server version rows 4–10 ran against. */
   etcdVersion: string;
+  /** The figure drawn from `curve`, relative to the repository (an SVG file). */
+  figure: string;
+  /** The figure's data, also shown as a table. */
+  curve: readonly CurvePoint[];
+}
+
+/** The figure and its data, for BENCHMARKS.md. */
+function figureSection(context: ReportContext): string {
+  const lines = [
+    "## Set-up time and memory against the number of keys",
+    "",
+    `Row 7's measurement at ${context.curve.length} sizes, median of each side's rounds at each`,
+    "size, drawn by `npm run bench` from the same run:",
+    "",
+    `![Set-up time and heap per key against the number of keys, EtcdRangeValue and raw etcd3](${context.figure})`,
+    "",
+    "| keys | set-up, event-value (ms) | set-up, raw etcd3 (ms) | heap per key, event-value (bytes) | heap per key, raw etcd3 (bytes) |",
+    "|---|---|---|---|---|",
+  ];
+  for (const point of context.curve) {
+    lines.push(
+      `| ${fmt(point.keys)} | ${fmt(point.ours.ms)} | ${fmt(point.baseline.ms)} | ${fmt(point.ours.bytesPerKey)} | ${fmt(point.baseline.bytesPerKey)} |`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /** Writes BENCHMARKS.md with the rows, the machine and the command. */
@@ -106,6 +144,8 @@ once where the note says so), on the same etcd member. These machines are shared
 compare the ratios, not the absolute figures.
 
 ${markdownTable(rows)}
+
+${figureSection(context)}
 
 How each row is measured: see the comments in \`bench/\` (one file per group of rows).
 `;

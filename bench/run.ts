@@ -10,10 +10,14 @@
 
 import { resolve } from "node:path";
 import { etcdRows, FULL_ETCD_SIZES, SMOKE_ETCD_SIZES } from "./etcd.js";
+import type { CurvePoint } from "./etcd-many-keys.js";
+import { attachFigureSvg, writeAttachFigure } from "./figure.js";
 import { FULL_SIZES, memoryRows, SMOKE_SIZES } from "./memory.js";
 import { printRows, type Row, writeReport } from "./report.js";
 
 const smoke = process.argv.includes("--smoke");
+/** The figure, relative to bench/. */
+const FIGURE = "figures/attach.svg";
 const rowsArg = process.argv.find((arg) => arg.startsWith("--rows="));
 const only =
   rowsArg === undefined
@@ -25,6 +29,7 @@ async function main(): Promise<Row[]> {
   const etcdSizes = smoke ? SMOKE_ETCD_SIZES : FULL_ETCD_SIZES;
   const rows: Row[] = [];
   let etcdVersion = "(not run)";
+  let curve: CurvePoint[] = [];
   if (only === undefined || [1, 2, 3].some((id) => only.has(id))) {
     rows.push(...(await memoryRows(sizes)).filter((row) => only?.has(row.id) ?? true));
   }
@@ -32,15 +37,20 @@ async function main(): Promise<Row[]> {
     const etcd = await etcdRows(etcdSizes, only);
     rows.push(...etcd.rows);
     etcdVersion = etcd.etcdVersion;
+    curve = etcd.curve;
   }
   printRows(rows);
+  if (curve.length > 0) attachFigureSvg(curve); // drawn in every run, so it cannot rot
   if (!smoke && only === undefined) {
+    writeAttachFigure(resolve(import.meta.dirname, FIGURE), curve);
     writeReport(resolve(import.meta.dirname, "../BENCHMARKS.md"), rows, {
       command: "npm run bench",
       rounds: sizes.rounds,
       etcdVersion,
+      figure: `bench/${FIGURE}`,
+      curve,
     });
-    console.log("\nwritten to BENCHMARKS.md");
+    console.log(`\nwritten to BENCHMARKS.md and bench/${FIGURE}`);
   }
   return rows;
 }
