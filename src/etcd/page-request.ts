@@ -76,7 +76,7 @@ export async function runPage(
 ): Promise<PageOutcome> {
   const stub = args.client as KvStub;
   const { signal, idleTimeoutMs } = options;
-  signal?.throwIfAborted();
+  if (signal?.aborted === true) return { ok: false, error: signal.reason };
   let call: { cancel(): void } | undefined;
   const answer = new Promise<IRangeResponse>((resolve, reject) => {
     call = stub.range(request, args.metadata, callOptions, (error, response) => {
