@@ -22,6 +22,9 @@ import type { Plain, WatchRequest } from "./wire-types.js";
 /** Name of the twin's one member, as `resource.host`. */
 export const MEMBER_HOST = "memory-etcd";
 
+/** grpc-js's default `grpc.max_receive_message_length` on the client, in bytes. */
+const MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
+
 /** Shared state of every connection of one twin. */
 export interface TwinState {
   readonly server: EtcdServer;
@@ -145,7 +148,10 @@ export class Connection {
           const encoded = method.encodeResponse(
             server.unary(service, methodName, request as Plain, bytes.length),
           );
-          answer = () => done(null, method.decodeResponse(encoded));
+          answer =
+            encoded.length > MAX_RECEIVE_BYTES
+              ? () => done(etcdErrors.receivedTooLarge(encoded.length, MAX_RECEIVE_BYTES))
+              : () => done(null, method.decodeResponse(encoded));
         } catch (error) {
           if (!isGrpcError(error)) throw error;
           answer = () => done(error);
@@ -167,7 +173,10 @@ export class Connection {
       const pieces = fragment ? fragments(response, server.fragmentLimit, size) : [response];
       for (const piece of pieces) {
         const encoded = method.encodeResponse(piece);
-        scheduler.later(() => stream.deliver(encoded));
+        scheduler.later(() => {
+          if (encoded.length <= MAX_RECEIVE_BYTES) stream.deliver(encoded);
+          else stream.fail(etcdErrors.receivedTooLarge(encoded.length, MAX_RECEIVE_BYTES));
+        });
       }
     };
     streams.add(stream);

@@ -85,4 +85,6 @@ export const etcdErrors = {
   closed: () => grpcError(Code.UNAVAILABLE, "MemoryEtcd closed"),
   cancelledOnClient: () => grpcError(Code.CANCELLED, "Cancelled on client"),
   deadlineExceeded: () => grpcError(Code.DEADLINE_EXCEEDED, "Deadline exceeded"),
+  receivedTooLarge: (size: number, max: number) =>
+    grpcError(Code.RESOURCE_EXHAUSTED, `Received message larger than max (${size} vs ${max})`),
 } as const;

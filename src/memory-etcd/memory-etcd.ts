@@ -47,6 +47,11 @@ export interface MemoryEtcdOptions {
  * them) and unref'd. After {@link MemoryEtcd.close} nothing of the twin keeps the
  * process alive.
  *
+ * The client's own fault handling does not run: etcd3's mock hook skips its retry
+ * policy and circuit breakers, so a recoverable error (UNAVAILABLE, RESOURCE_EXHAUSTED)
+ * reaches the caller at once, where etcd3 on a socket retries it up to 3 times.
+ * Answers over grpc-js's default 4 MiB receive limit fail with RESOURCE_EXHAUSTED.
+ *
  * Knowingly different from etcd: no auth, TLS, cluster membership, snapshots or alarms
  * (those calls answer UNIMPLEMENTED or a fixed single member); a request's deadline is
  * honoured only on calls made through `withConnection` (etcd3's mocked `exec` passes

@@ -5,6 +5,7 @@
  */
 
 import test from "ava";
+import { GRPCResourceExhastedError } from "etcd3";
 import { bothBackends, keysOf, revisionOf } from "./backends.js";
 import { openRawWatch } from "./raw-watch.js";
 
@@ -33,5 +34,26 @@ both(
     await watch.next();
     const whole = await watch.next();
     t.deepEqual([whole.fragment, whole.events.map(k.ofEvent)], [false, ["a", "b"]]);
+  },
+);
+
+both(
+  "receive limit: a range answer over grpc-js's 4 MiB fails with RESOURCE_EXHAUSTED, as on the real client",
+  async (t, backend) => {
+    const client = backend.client();
+    const k = keysOf(t);
+    const big = Buffer.alloc(1.4 * 1024 * 1024, 2);
+    for (const name of ["a", "b", "c"]) await client.kv.put({ key: k(name), value: big });
+    const error = await t.throwsAsync(client.kv.range({ key: k("a"), range_end: k("z") }), {
+      instanceOf: GRPCResourceExhastedError,
+    });
+    t.regex(
+      error?.message ?? "",
+      /^8 RESOURCE_EXHAUSTED: Received message larger than max \(\d+ vs 4194304\)$/,
+    );
+    // A new client: on etcd, etcd3 retried the call and opened this client's breaker.
+    const fresh = backend.client();
+    const keysOnly = await fresh.kv.range({ key: k("a"), range_end: k("z"), keys_only: true });
+    t.is(keysOnly.count, "3", "a smaller answer of the same range is fine");
   },
 );
