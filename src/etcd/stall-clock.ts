@@ -29,7 +29,10 @@ export interface StallVerdict {
   readonly nextCheckMs: number;
 }
 
-/** The stall rule of one watch stream. Times are `Date.now()` values, in ms. */
+/**
+ * The stall rule of one watch stream. Times are in ms on one monotonic clock (the stream
+ * uses `performance.now()`: a wall clock stepped back would postpone every check).
+ */
 export class StallClock {
   readonly #options: StallClockOptions;
   #lastHeard: number;

@@ -173,7 +173,7 @@ export class WatchStream {
       this.#stream.on("data", (response) => {
         if (this.#done) return;
         if (created) {
-          this.#clock?.heard(Date.now());
+          this.#clock?.heard(performance.now());
           this.#patience.heard();
           this.#onResponse(response);
         } else if (response.created) {
@@ -243,7 +243,7 @@ export class WatchStream {
     const answerTimeoutMs = this.#answerTimeoutMs;
     const clock = new StallClock(
       { idleCheckMs, answerTimeoutMs, progress: this.#progress },
-      Date.now(),
+      performance.now(),
     );
     this.#clock = clock;
     const tick = (): void => {
@@ -252,7 +252,7 @@ export class WatchStream {
         this.close({ reason: "cancelled", error: new ClientClosedError("Watch") });
         return;
       }
-      const verdict = clock.check(Date.now());
+      const verdict = clock.check(performance.now());
       if (verdict.action === "stalled") {
         const error = new RequestTimeoutError("an etcd watch progress request", answerTimeoutMs);
         this.#suspectMember();
