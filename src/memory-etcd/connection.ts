@@ -33,6 +33,11 @@ export interface TwinState {
   readonly streams: Set<FakeStream>;
   /** Pending unary calls' failure callbacks, for closing. */
   readonly pending: Set<(error: GrpcStatusError) => void>;
+  /**
+   * Keeps the process alive while a call or stream is open, as a gRPC connection with
+   * active calls does; returns the release (idempotent).
+   */
+  hold(): () => void;
   readonly closed: boolean;
 }
 
@@ -132,14 +137,19 @@ export class Connection {
       return;
     }
     const request = method.decodeRequest(bytes);
-    const fail = (error: GrpcStatusError): void => {
-      pending.delete(fail);
-      done(error);
-    };
     if (this.#state.closed) {
       globalThis.setImmediate(() => done(etcdErrors.closed()));
       return;
     }
+    const release = this.#state.hold();
+    /** Ends the call once: false when it already ended. */
+    const settle = (): boolean => {
+      release();
+      return pending.delete(fail);
+    };
+    const fail = (error: GrpcStatusError): void => {
+      if (settle()) done(error);
+    };
     pending.add(fail);
     scheduler.incoming({
       run: () => {
@@ -157,8 +167,7 @@ export class Connection {
           answer = () => done(error);
         }
         scheduler.later(() => {
-          if (!pending.delete(fail)) return;
-          answer();
+          if (settle()) answer();
         });
       },
       drop: (error) => globalThis.setImmediate(() => fail(error as GrpcStatusError)),
@@ -180,7 +189,9 @@ export class Connection {
       }
     };
     streams.add(stream);
+    const release = this.#state.hold();
     if (this.#state.closed) {
+      release();
       stream.fail(etcdErrors.closed());
       return stream;
     }
@@ -194,13 +205,17 @@ export class Connection {
           session.close();
           server.sessions.delete(session);
           streams.delete(stream);
+          release();
         },
       });
     } else {
       stream.attach({
         onRequest: (request) =>
           scheduler.incoming({ run: () => send(server.keepAlive(String(request.ID))) }),
-        onClose: () => streams.delete(stream),
+        onClose: () => {
+          streams.delete(stream);
+          release();
+        },
       });
     }
     return stream;

@@ -44,8 +44,9 @@ export interface MemoryEtcdOptions {
  * are delivered later, in order, on `setImmediate` (a watch event of a write is
  * delivered just before the write's own answer). Leases expire exactly at grant or
  * last renewal + TTL, on the process's timers looked up at call time (fake timers drive
- * them) and unref'd. After {@link MemoryEtcd.close} nothing of the twin keeps the
- * process alive.
+ * them) and unref'd. Like a gRPC connection, the twin keeps the process alive while a
+ * call or stream (a watch, a keepalive) is open; after {@link MemoryEtcd.close} nothing
+ * of it does.
  *
  * The client's own fault handling does not run: etcd3's mock hook skips its retry
  * policy and circuit breakers, so a recoverable error (UNAVAILABLE, RESOURCE_EXHAUSTED)
@@ -68,6 +69,9 @@ export class MemoryEtcd {
   readonly #server: EtcdServer;
   readonly #state: TwinState & { closed: boolean };
   readonly #clients = new Set<Etcd3>();
+  /** Open calls and streams; while any, a ref'd timer keeps the process alive. */
+  #held = 0;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: MemoryEtcdOptions = {}) {
     this.#server = new EtcdServer({
@@ -82,6 +86,7 @@ export class MemoryEtcd {
       streams: new Set<FakeStream>(),
       pending: new Set<(error: GrpcStatusError) => void>(),
       closed: false,
+      hold: () => this.#hold(),
     };
   }
 
@@ -181,11 +186,27 @@ export class MemoryEtcd {
     this.#server.close();
     for (const client of this.#clients) client.close();
     this.#clients.clear();
+    this.#stopKeepAlive();
   }
 
   /** Closes the twin (`await using`). */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  #hold(): () => void {
+    if (this.#held++ === 0) this.#keepAlive = globalThis.setInterval(() => {}, 1 << 30);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.#held === 0) this.#stopKeepAlive();
+    };
+  }
+
+  #stopKeepAlive(): void {
+    if (this.#keepAlive !== undefined) globalThis.clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
   }
 
   #breakStreams(error: GrpcStatusError): void {
