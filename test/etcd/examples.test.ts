@@ -48,3 +48,10 @@ test("example: examples/writes.ts passes its assertions and exits by itself", as
   t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
   t.regex(result.stdout, /^writes: ok/m);
 });
+
+test("example: examples/coordination.ts passes its assertions and exits by itself", async (t) => {
+  const endpoints = cluster().endpoints.join(",");
+  const result = await runNode("examples/coordination.ts", { ETCD_ENDPOINTS: endpoints });
+  t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
+  t.regex(result.stdout, /^coordination: ok/m);
+});

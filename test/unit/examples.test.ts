@@ -117,6 +117,7 @@ test("README: every TypeScript block is a copy of example regions", (t) => {
     "examples/memory-value.ts",
     "examples/decoders.ts",
     "examples/etcd-value.ts",
+    "examples/coordination.ts",
   ]) {
     for (const name of regionsOf(file).keys()) {
       t.true(shown.has(`${file}#${name}`), `README shows region ${name} of ${file}`);
