@@ -120,6 +120,23 @@ withBackends(test, (test, backend) => {
     await next.release();
   });
 
+  test("acquire: a waiter whose key is deleted stops waiting with LostError and never holds", async (t) => {
+    const client = backend().client();
+    const lock = new EtcdLock(client, "/lock/waiter-deleted", { ttl: TTL });
+    const holder = await lock.acquire();
+    const waiting = lock.acquire();
+    await untilKeys(client, "/lock/waiter-deleted/", 2);
+    const [, waiterKey] = await keysUnder(client, "/lock/waiter-deleted/");
+    await client
+      .delete()
+      .key(waiterKey as string)
+      .exec();
+    const error = await t.throwsAsync(waiting, { instanceOf: LostError });
+    t.is(error?.reason, "deleted");
+    await holder.release();
+    t.deepEqual(await keysUnder(client, "/lock/waiter-deleted/"), [], "no phantom holder");
+  });
+
   test("loss: a holder whose lease ends sees signal abort with LostError", async (t) => {
     const client = backend().client();
     const handle = await new EtcdLock(client, "/lock/lease-lost", { ttl: TTL }).acquire();
