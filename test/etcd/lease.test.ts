@@ -79,7 +79,7 @@ test.serial(
     const proxy = await TcpProxy.start(Number(new URL(cluster().endpoints[0] as string).port));
     t.teardown(() => proxy.close());
     const behind = cluster().client({ hosts: [proxy.url] });
-    const lease = await EtcdLease.grant(behind, { ttl: 3 });
+    const lease = await EtcdLease.grant(behind, { ttl: 5 }); // suspect at ~2.5 s, lost at ~4 s
     t.teardown(() => lease.revoke());
     await etcd().put("/lease/blocked").value("x").lease(lease.id).exec();
     const key = new EtcdValue(etcd(), "/lease/blocked");
