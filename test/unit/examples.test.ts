@@ -29,6 +29,7 @@ const root = resolve(import.meta.dirname, "../..");
 for (const [file, expected] of [
   ["examples/memory-value.ts", /^memory-value: ok/m],
   ["examples/decoders.ts", /^decoders: rejected as expected/m],
+  ["examples/memory-etcd-controller.ts", /^memory-etcd-controller: ok/m],
 ] as const) {
   test(`example: ${file} runs, passes its assertions and exits by itself`, async (t) => {
     const result = await runNode(file);
@@ -118,6 +119,7 @@ test("README: every TypeScript block is a copy of example regions", (t) => {
     "examples/decoders.ts",
     "examples/etcd-value.ts",
     "examples/coordination.ts",
+    "examples/memory-etcd-controller.ts",
   ]) {
     for (const name of regionsOf(file).keys()) {
       t.true(shown.has(`${file}#${name}`), `README shows region ${name} of ${file}`);
