@@ -55,6 +55,9 @@ export interface EtcdSizes {
   /** Row 12: sequential writes per side and round; rounds. */
   setWrites: number;
   setRounds: number;
+  /** Row 13: child ava runs of the suites per side; only the tests matching (ava's --match). */
+  suiteRounds: number;
+  suiteMatch: string | undefined;
 }
 
 export const FULL_ETCD_SIZES: EtcdSizes = {
@@ -81,6 +84,8 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   updateIncrements: 250,
   setWrites: 200,
   setRounds: 50,
+  suiteRounds: 3,
+  suiteMatch: undefined,
 };
 
 export const SMOKE_ETCD_SIZES: EtcdSizes = {
@@ -107,6 +112,8 @@ export const SMOKE_ETCD_SIZES: EtcdSizes = {
   updateIncrements: 10,
   setWrites: 30,
   setRounds: 2,
+  suiteRounds: 1,
+  suiteMatch: "*get: an empty value is present*",
 };
 
 /** The etcd member of a benchmark run and the clients every row uses. */

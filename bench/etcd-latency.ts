@@ -34,7 +34,7 @@ import { fmt, median, type Row, ratioAtMostRow } from "./report.js";
 const RAW = "raw etcd3 watcher";
 
 /** A consumer attached to one key, recording what it holds into `arrivals`. */
-interface Consumer {
+export interface Consumer {
   readonly arrivals: Arrivals;
   close(): Promise<void>;
 }
@@ -75,10 +75,14 @@ export async function rawConsumer(client: Etcd3, key: string): Promise<Consumer>
   return { arrivals, close: () => watcher.cancel() };
 }
 
-type Attach = (client: Etcd3, key: string) => Promise<Consumer>;
+export type Attach = (client: Etcd3, key: string) => Promise<Consumer>;
 
 /** One round of row 4: latency samples in ms. */
-async function latencyRound(etcd: BenchEtcd, attach: Attach, puts: number): Promise<number[]> {
+export async function latencyRound(
+  etcd: Pick<BenchEtcd, "writer" | "consumer">,
+  attach: Attach,
+  puts: number,
+): Promise<number[]> {
   const key = "/bench/latency";
   const consumer = await attach(etcd.consumer, key);
   let revision = await storeRevision(etcd.writer);

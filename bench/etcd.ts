@@ -1,5 +1,5 @@
 /**
- * Rows 4–12: etcd values against raw etcd3 on one etcd member started by the test
+ * Rows 4–13: etcd values against raw etcd3 on one etcd member started by the test
  * harness (loopback, data dir on tmpfs, `--unsafe-no-fsync`). Each row's two sides run
  * in the same run on that member, in alternating rounds; one file per row or pair.
  * Row 10 kills and restarts the member, so it runs last.
@@ -13,12 +13,13 @@ import { type CurvePoint, manyKeysCurve, manyKeysRows } from "./etcd-many-keys.j
 import { reconnectRows } from "./etcd-reconnect.js";
 import { slowConsumerRow } from "./etcd-slow-consumer.js";
 import { setLatencyRows, updateRow } from "./etcd-writes.js";
+import { memoryEtcdRows } from "./memory-etcd.js";
 import type { Row } from "./report.js";
 
 export { type EtcdSizes, FULL_ETCD_SIZES, SMOKE_ETCD_SIZES } from "./etcd-common.js";
 
 /**
- * Runs rows 4–12 (or those in `only`), printing each row's time on stderr; resolves with
+ * Runs rows 4–13 (or those in `only`), printing each row's time on stderr; resolves with
  * the rows, the member's etcd version, and the figure's data (row 7 at several sizes,
  * measured with row 7).
  */
@@ -48,6 +49,7 @@ export async function etcdRows(
     await run(9, () => initialLoadRow(etcd, sizes));
     await run(11, () => updateRow(etcd, sizes));
     await run(12, () => setLatencyRows(etcd, sizes));
+    await run(13, () => memoryEtcdRows(etcd, sizes));
     await run(10, () => reconnectRows(etcd, sizes));
   } finally {
     await stopBenchEtcd(etcd);

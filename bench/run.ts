@@ -4,7 +4,7 @@
  * nothing (the test suite runs it so the benchmark does not rot). `--rows=4,5` runs only
  * those rows and writes nothing (for working on one row).
  *
- * Rows 4–12 start their own etcd member through the test harness (an etcd binary on
+ * Rows 4–13 start their own etcd member through the test harness (an etcd binary on
  * PATH, see BUILD.md).
  */
 
@@ -33,7 +33,7 @@ async function main(): Promise<Row[]> {
   if (only === undefined || [1, 2, 3].some((id) => only.has(id))) {
     rows.push(...(await memoryRows(sizes)).filter((row) => only?.has(row.id) ?? true));
   }
-  if (only === undefined || [4, 5, 6, 7, 8, 9, 10, 11, 12].some((id) => only.has(id))) {
+  if (only === undefined || [4, 5, 6, 7, 8, 9, 10, 11, 12, 13].some((id) => only.has(id))) {
     const etcd = await etcdRows(etcdSizes, only);
     rows.push(...etcd.rows);
     etcdVersion = etcd.etcdVersion;
