@@ -275,6 +275,13 @@ class MemoryBackend implements Backend {
   readonly name = "memory";
   readonly #etcd: Twin;
   readonly #clients = new Set<Etcd3>();
+  /**
+   * Keeps the test worker alive while the twin serves, as a real client's socket does:
+   * the twin holds nothing that keeps the event loop alive (its timers are unref'd), so a
+   * test waiting only on the library's unref'd timers (a frozen twin, a stall being
+   * detected) would otherwise end the worker with "Promise returned by test never resolved".
+   */
+  readonly #alive = setInterval(() => {}, 60_000);
 
   constructor(etcd: Twin) {
     this.#etcd = etcd;
@@ -317,6 +324,7 @@ class MemoryBackend implements Backend {
   }
 
   stop(): void {
+    clearInterval(this.#alive);
     for (const client of this.#clients) client.close();
     this.#clients.clear();
     this.#etcd.close();
