@@ -4,7 +4,7 @@
  *
  * The rule is etcd's own client's "write at most once" (Go `clientv3/retry.go`): a write
  * is repeated only when it certainly never reached etcd's log. Measured with etcd 3.4 and
- * grpc-js 1.14 (ETCD-NOTES.md, traps 17 and 23):
+ * grpc-js 1.14 (RELIABILITY.md, traps 17 and 23):
  * - Never sent: the pool found no member to call (every circuit breaker open), the auth
  *   token could not be fetched, or grpc-js failed the call before it started ("No
  *   connection established", "Stream refused by server", "Channel closed before call

@@ -1,6 +1,6 @@
 /**
  * One write request, sent once: outside etcd3's retry policy, which would repeat a put
- * or a transaction whose answer was lost (ETCD-NOTES.md, trap 23), and classified by
+ * or a transaction whose answer was lost (RELIABILITY.md, trap 23), and classified by
  * what its failure says about the outcome (see `write-outcome.ts`).
  *
  * How: the call goes through `EtcdPort.withKvConnection` (etcd3's connection pool: the
