@@ -107,7 +107,7 @@ export interface ReportContext {
 }
 
 /** The figure and its data, for BENCHMARKS.md. */
-function figureSection(context: ReportContext): string {
+export function figureSection(context: Pick<ReportContext, "figure" | "curve">): string {
   const lines = [
     "## Set-up time and memory against the number of keys",
     "",

@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: event-value against its baselines in the same run; prints a table and
- * writes BENCHMARKS.md. `npm run bench -- --smoke` runs tiny sizes in seconds and writes
- * nothing (the test suite runs it so the benchmark does not rot). `--rows=4,5` runs only
- * those rows and writes nothing (for working on one row).
+ * writes BENCHMARKS.md and its figure. `npm run bench -- --smoke` runs tiny sizes in
+ * seconds and writes nothing (the test suite runs it so the benchmark does not rot).
+ * `--rows=4,5` runs only those rows and writes only the figure, when row 7 is among them.
  *
  * Rows 4–13 start their own etcd member through the test harness (an etcd binary on
  * PATH, see BUILD.md).
@@ -13,7 +13,7 @@ import { etcdRows, FULL_ETCD_SIZES, SMOKE_ETCD_SIZES } from "./etcd.js";
 import type { CurvePoint } from "./etcd-many-keys.js";
 import { attachFigureSvg, writeAttachFigure } from "./figure.js";
 import { FULL_SIZES, memoryRows, SMOKE_SIZES } from "./memory.js";
-import { printRows, type Row, writeReport } from "./report.js";
+import { figureSection, printRows, type Row, writeReport } from "./report.js";
 
 const smoke = process.argv.includes("--smoke");
 /** The figure, relative to bench/. */
@@ -41,6 +41,11 @@ async function main(): Promise<Row[]> {
   }
   printRows(rows);
   if (curve.length > 0) attachFigureSvg(curve); // drawn in every run, so it cannot rot
+  if (!smoke && only !== undefined && curve.length > 0) {
+    writeAttachFigure(resolve(import.meta.dirname, FIGURE), curve);
+    console.log(`\n${figureSection({ figure: `bench/${FIGURE}`, curve })}`);
+    console.log(`\nwritten to bench/${FIGURE} (BENCHMARKS.md is written by full runs only)`);
+  }
   if (!smoke && only === undefined) {
     writeAttachFigure(resolve(import.meta.dirname, FIGURE), curve);
     writeReport(resolve(import.meta.dirname, "../BENCHMARKS.md"), rows, {
