@@ -61,6 +61,8 @@ export interface EtcdSizes {
    */
   suiteRounds: number;
   suiteMatch: string | undefined;
+  /** Row 14: lock acquisitions per contender and round. */
+  lockAcquisitions: number;
 }
 
 export const FULL_ETCD_SIZES: EtcdSizes = {
@@ -89,6 +91,7 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   setRounds: 50,
   suiteRounds: 3,
   suiteMatch: undefined,
+  lockAcquisitions: 200,
 };
 
 export const SMOKE_ETCD_SIZES: EtcdSizes = {
@@ -117,6 +120,7 @@ export const SMOKE_ETCD_SIZES: EtcdSizes = {
   setRounds: 2,
   suiteRounds: 0,
   suiteMatch: "*get: an empty value is present*",
+  lockAcquisitions: 5,
 };
 
 /** The etcd member of a benchmark run and the clients every row uses. */

@@ -1,5 +1,5 @@
 /**
- * Rows 4–13: etcd values against raw etcd3 on one etcd member started by the test
+ * Rows 4–14: etcd values against raw etcd3 on one etcd member started by the test
  * harness (loopback, data dir on tmpfs, `--unsafe-no-fsync`). Each row's two sides run
  * in the same run on that member, in alternating rounds; one file per row or pair.
  * Row 10 kills and restarts the member, so it runs last.
@@ -9,6 +9,7 @@ import { type EtcdSizes, startBenchEtcd, stopBenchEtcd } from "./etcd-common.js"
 import { fanOutRows } from "./etcd-fan-out.js";
 import { initialLoadRow } from "./etcd-initial-load.js";
 import { latencyRows, throughputRow } from "./etcd-latency.js";
+import { lockHandOffRow } from "./etcd-locks.js";
 import { type CurvePoint, manyKeysCurve, manyKeysRows } from "./etcd-many-keys.js";
 import { reconnectRows } from "./etcd-reconnect.js";
 import { slowConsumerRow } from "./etcd-slow-consumer.js";
@@ -50,6 +51,7 @@ export async function etcdRows(
     await run(11, () => updateRow(etcd, sizes));
     await run(12, () => setLatencyRows(etcd, sizes));
     await run(13, () => memoryEtcdRows(etcd, sizes));
+    await run(14, () => lockHandOffRow(etcd, sizes));
     await run(10, () => reconnectRows(etcd, sizes));
   } finally {
     await stopBenchEtcd(etcd);
