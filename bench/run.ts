@@ -4,7 +4,7 @@
  * seconds and writes nothing (the test suite runs it so the benchmark does not rot).
  * `--rows=4,5` runs only those rows and writes only the figure, when row 7 is among them.
  *
- * Rows 4–13 start their own etcd member through the test harness (an etcd binary on
+ * Rows 4–14 start their own etcd member through the test harness (an etcd binary on
  * PATH, see BUILD.md).
  */
 
