@@ -298,6 +298,43 @@ withBackends(
       t.is((await stored(name))?.version, 3, "the stale attempt wrote nothing");
     });
 
+    test("update guard: applies while the guard holds, then resolves reason guard without writing, also when fn returns current", async (t) => {
+      const lockKey = key("update-lock");
+      const created = Number((await etcd().put(lockKey).value("held").exec()).header.revision);
+      const guard = { key: lockKey, createRevision: created };
+      const name = key("update-guarded");
+      const value = new EtcdValue(etcd(), name, { codec: codecs.json<number>() });
+      okRevision(t, await value.update((n) => (n ?? 0) + 1, { guard }));
+      await etcd().delete().key(lockKey);
+      t.deepEqual(await value.update((n) => (n ?? 0) + 1, { guard }), {
+        ok: false,
+        reason: "guard",
+      });
+      t.deepEqual(await value.update((n) => n, { guard }), { ok: false, reason: "guard" });
+      t.is((await stored(name))?.value, "1", "only the guarded write while held");
+    });
+
+    test("update: an aborted signal rejects with its reason and calls fn no more", async (t) => {
+      const name = key("update-abort");
+      const value = new EtcdValue(etcd(), name, { codec: codecs.json<number>() });
+      const controller = new AbortController();
+      const reason = new Error("stop");
+      controller.abort(reason);
+      let calls = 0;
+      const error = await t.throwsAsync(
+        value.update(
+          (n) => {
+            calls += 1;
+            return (n ?? 0) + 1;
+          },
+          { signal: controller.signal },
+        ),
+      );
+      t.is(error, reason);
+      t.is(calls, 0);
+      t.is(await stored(name), undefined, "nothing written");
+    });
+
     test("update: returning current writes nothing and resolves with the key's mod revision", async (t) => {
       const name = key("same");
       const value = new EtcdValue(etcd(), name, { codec: codecs.json<{ a: number }>() });
