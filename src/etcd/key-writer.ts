@@ -109,7 +109,9 @@ export class KeyWriter<T> {
       }
       if (outcome.ok) return { ok: true, revision: unchanged ? modRevision : outcome.revision };
       if (outcome.reason === "guard") return outcome;
+      const contended = known.verified; // else only the watched value was behind
       known = this.#known(outcome.kv, outcome.at, true);
+      if (!contended) continue;
       // Someone else wrote: before trying again, wait a random delay up to the round trip
       // just measured (at most 100 ms), doubling per conflict in a row up to 8 of them, so
       // contending updaters spread out instead of all colliding again (each refused
