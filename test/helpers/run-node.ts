@@ -19,12 +19,13 @@ export interface ChildResult {
 /**
  * Runs `file` (relative to the repository) as `node --import tsx file ...args`, with
  * `ETCD_ENDPOINTS` removed from the environment unless `env` sets it. A child still
- * running after 60 s is killed with SIGTERM (`signal` then tells).
+ * running after `timeoutMs` (default 60 s) is killed with SIGTERM (`signal` then tells).
  */
 export function runNode(
   file: string,
   env: Record<string, string> = {},
   args: readonly string[] = [],
+  timeoutMs = childTimeoutMs,
 ): Promise<ChildResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.ETCD_ENDPOINTS;
@@ -34,7 +35,7 @@ export function runNode(
       cwd: root,
       env: childEnv,
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: childTimeoutMs,
+      timeout: timeoutMs,
     });
     let stdout = "";
     let stderr = "";
