@@ -12,6 +12,8 @@ import { fmt } from "./report.js";
 
 const PANEL = { width: 380, height: 260, left: 64, right: 16, top: 40, bottom: 48 };
 const COLORS = { ours: "#1f6feb", baseline: "#d1242f" } as const;
+const TITLE =
+  "Set-up time and heap per key against the number of keys: EtcdRangeValue and raw etcd3 key watchers";
 
 /** One panel: which figure of a round it plots, and how. */
 interface Panel {
@@ -42,6 +44,7 @@ export function attachFigureSvg(points: readonly CurvePoint[]): string {
   ];
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${TITLE}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     ...panels,
     `<g transform="translate(0 ${PANEL.height + 6})">${legend.join("")}</g>`,
