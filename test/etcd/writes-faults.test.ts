@@ -108,7 +108,12 @@ test.serial(
     const waiting = signalled();
     const value = new EtcdValue(client, name, {
       codec: codecs.text,
-      backoff: { retry: () => (waiting.resolve(), true) },
+      backoff: {
+        retry: () => {
+          waiting.resolve();
+          return true;
+        },
+      },
     });
     const write = value.set("after", { signal: deadline(60_000, "the write after restart") });
     await Promise.race([waiting.promise, write]);
@@ -130,7 +135,12 @@ test.serial(
     const waiting = signalled();
     const value = new EtcdValue(client, name, {
       codec: codecs.text,
-      backoff: { retry: () => (waiting.resolve(), true) },
+      backoff: {
+        retry: () => {
+          waiting.resolve();
+          return true;
+        },
+      },
     });
     await member().kill();
     t.teardown(() => (member().running ? undefined : member().restart()));
