@@ -186,22 +186,36 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    try {
-      for (;;) {
-        let value: T;
+  /**
+   * Iteration (clause 9 of `Watcher.get`): `next()` calls `get()`; the loop ends
+   * normally when the watcher or its value is closed from outside; any other error of
+   * `get()` rejects `next()` and closes the watcher. `return()` (break, return, an
+   * exception in the loop's body, `Readable.from(watcher).destroy()`) closes the watcher
+   * at once, even while a `next()` is pending: that `next()` then resolves `done`.
+   * Not an async generator, whose `return()` would wait for the pending `get()`.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    let finished = false;
+    return {
+      next: async (): Promise<IteratorResult<T>> => {
+        if (finished) return done;
         try {
-          value = await this.get();
+          return { done: false, value: await this.get() };
         } catch (error) {
-          // Closed from outside (the watcher or its value): the loop ends normally.
-          if (error instanceof WatcherClosedError && (this.#closed || this.#source.closed)) return;
+          finished = true;
+          this.close();
+          // Closed from outside (the watcher or its value), or by return(): ends normally.
+          if (error instanceof WatcherClosedError) return done;
           throw error;
         }
-        yield value;
-      }
-    } finally {
-      this.close();
-    }
+      },
+      return: (): Promise<IteratorResult<T>> => {
+        finished = true;
+        this.close();
+        return Promise.resolve(done);
+      },
+    };
   }
 
   [Symbol.asyncDispose](): Promise<void> {
