@@ -28,6 +28,7 @@ import {
   NotCampaigningError,
   STMConflictError,
 } from "etcd3";
+import { WatchCancelledError } from "../event/errors.js";
 
 /**
  * True for a failure that no retry can mend: permission denied, bad credentials, an
@@ -38,16 +39,41 @@ import {
  * handshake) is transient and retried.
  */
 export function isPermanentFailure(error: unknown): boolean {
-  return (
-    error instanceof EtcdPermissionDeniedError ||
-    error instanceof EtcdAuthenticationFailedError ||
-    error instanceof EtcdRoleNotGrantedError ||
-    error instanceof EtcdUserNotFoundError ||
-    error instanceof GRPCUnauthenticatedError ||
-    error instanceof GRPCInvalidArgumentError ||
-    error instanceof ClientClosedError ||
-    isTlsCertificateFailure(error)
-  );
+  return PERMANENT.some((kind) => isEtcdError(error, kind)) || isTlsCertificateFailure(error);
+}
+
+/** An error class of `etcd3`. */
+type EtcdErrorClass = abstract new (...args: never[]) => Error;
+
+const PERMANENT: readonly EtcdErrorClass[] = [
+  EtcdPermissionDeniedError,
+  EtcdAuthenticationFailedError,
+  EtcdRoleNotGrantedError,
+  EtcdUserNotFoundError,
+  GRPCUnauthenticatedError,
+  GRPCInvalidArgumentError,
+  ClientClosedError,
+];
+
+/**
+ * True when `error` is an instance of `kind`, an `etcd3` error class, or of a class of
+ * the same name from another copy of `etcd3` (the user's client may come from a copy
+ * other than the library's: a nested install, a bundle). etcd3's errors set no `name`
+ * and no `code`, so the fallback compares class names along the prototype chain.
+ */
+export function isEtcdError(error: unknown, kind: EtcdErrorClass): boolean {
+  if (error instanceof kind) return true;
+  if (typeof error !== "object" || error === null) return false;
+  for (
+    let proto: unknown = Object.getPrototypeOf(error);
+    proto !== null && proto !== Error.prototype && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if ((proto as { constructor?: { name?: unknown } }).constructor?.name === kind.name) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -98,14 +124,14 @@ export function cancelReasonError(reason: string): Error {
   if (/authentication failed|user name is empty/i.test(message)) {
     return new EtcdAuthenticationFailedError(message);
   }
-  return new Error(`Watch cancelled by etcd: ${message}`);
+  return new WatchCancelledError(message);
 }
 
 /**
  * Errors that etcd sends when it received and refused a request: the request was wrong
  * or not allowed, but etcd answered.
  */
-const ANSWERS: readonly (abstract new (...args: never[]) => Error)[] = [
+const ANSWERS: readonly EtcdErrorClass[] = [
   EtcdPermissionDeniedError,
   EtcdAuthenticationFailedError,
   EtcdInvalidAuthTokenError,
@@ -140,5 +166,5 @@ const ANSWERS: readonly (abstract new (...args: never[]) => Error)[] = [
  * out), a closed client, and anything that is not one of etcd3's answers.
  */
 export function etcdAnswered(error: unknown): boolean {
-  return ANSWERS.some((answer) => error instanceof answer);
+  return ANSWERS.some((answer) => isEtcdError(error, answer));
 }

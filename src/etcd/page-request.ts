@@ -15,7 +15,8 @@ import {
   type IRangeRequest,
   type IRangeResponse,
 } from "etcd3";
-import { RequestTimeoutError, withIdleTimeout } from "./soft-timeout.js";
+import { RequestTimeoutError } from "../event/errors.js";
+import { withIdleTimeout } from "./soft-timeout.js";
 import { progressFrom } from "./transport-activity.js";
 
 /** Options of a page request. */

@@ -26,6 +26,8 @@ import {
   type Namespace,
   WatchClient,
 } from "etcd3";
+import { RequestTimeoutError } from "../event/errors.js";
+import { isEtcdError } from "./classify.js";
 import {
   type CallOptions,
   type ConnectionArgs,
@@ -33,7 +35,7 @@ import {
   type PageRequestOptions,
   runPage,
 } from "./page-request.js";
-import { RequestTimeoutError, withSoftTimeout } from "./soft-timeout.js";
+import { withSoftTimeout } from "./soft-timeout.js";
 
 /**
  * A bidirectional etcd watch stream (one gRPC `Watch` call). `cancel()` ends the call;
@@ -147,8 +149,52 @@ interface HostInternals {
   readonly closed?: unknown;
 }
 
-/** Members suspected per connection pool (shared by every value on one client). */
-const suspectsByPool = new WeakMap<object, Map<string, number>>();
+/** What the ports of one connection pool share: the suspects and the stream opener. */
+interface StreamSide {
+  readonly isSuspect: (member: string) => boolean;
+  readonly suspect: EtcdPort["suspect"];
+  readonly openWatchStream: EtcdPort["openWatchStream"];
+  readonly isClosed: NonNullable<EtcdPort["isClosed"]>;
+}
+
+/**
+ * The stream side of each connection pool (or of a client without a recognisable pool).
+ * One object per pool, so every value on a client, namespaces included, shares the
+ * suspected members and the same `openWatchStream`, and with it the client's watch
+ * streams (see `watchHub`).
+ */
+const streamSides = new WeakMap<object, StreamSide>();
+
+function streamSideOf(client: Etcd3 | Namespace, pool: PoolInternals | undefined): StreamSide {
+  const key: object = pool ?? client;
+  const known = streamSides.get(key);
+  if (known !== undefined) return known;
+  // Avoidance is a duration: on the monotonic clock, so a step of the wall clock (NTP, a
+  // resumed VM) neither ends nor prolongs it.
+  const suspects = new Map<string, number>();
+  const isSuspect = (member: string): boolean => {
+    const until = suspects.get(member);
+    if (until === undefined) return false;
+    if (performance.now() < until) return true;
+    suspects.delete(member);
+    return false;
+  };
+  const side: StreamSide = {
+    isSuspect,
+    suspect: (member) => {
+      suspects.set(member, performance.now() + SUSPECT_MS);
+    },
+    openWatchStream: async () => {
+      if (pool === undefined) {
+        return { stream: await client.watchClient.watch(), member: undefined };
+      }
+      return openPreferring(pool, isSuspect);
+    },
+    isClosed: () => pool?.hosts.every((host) => host.closed === true) ?? false,
+  };
+  streamSides.set(key, side);
+  return side;
+}
 
 /**
  * Throws a `TypeError` unless `client` looks like an `etcd3` client or namespace: a
@@ -171,19 +217,7 @@ export function requireEtcdClient(client: unknown, expected: string, watches: bo
 /** The port of an `etcd3` client or namespace. */
 export function portOf(client: Etcd3 | Namespace): EtcdPort {
   const pool = poolOf(client);
-  const key: object = pool ?? client;
-  const suspects = suspectsByPool.get(key) ?? new Map<string, number>();
-  suspectsByPool.set(key, suspects);
-  const isSuspect = (member: string): boolean => {
-    const until = suspects.get(member);
-    if (until === undefined) return false;
-    if (Date.now() < until) return true;
-    suspects.delete(member);
-    return false;
-  };
-  const suspect = (member: string): void => {
-    suspects.set(member, Date.now() + SUSPECT_MS);
-  };
+  const { isSuspect, suspect, openWatchStream, isClosed } = streamSideOf(client, pool);
   return {
     prefix: client.prefix,
     range: (request) => client.kv.range(request),
@@ -198,14 +232,9 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
         suspect,
       });
     },
-    openWatchStream: async () => {
-      if (pool === undefined) {
-        return { stream: await client.watchClient.watch(), member: undefined };
-      }
-      return openPreferring(pool, isSuspect);
-    },
+    openWatchStream,
     suspect,
-    isClosed: () => pool?.hosts.every((host) => host.closed === true) ?? false,
+    isClosed,
     kv: client.kv,
     get withKvConnection() {
       return pool === undefined || (pool.mockImpl ?? null) !== null
@@ -294,7 +323,7 @@ async function readPageThrough(
       preferredOrder(pool.hosts, isSuspect),
     );
     if (outcome.ok) return outcome.response;
-    if (outcome.error instanceof EtcdInvalidAuthTokenError && attempt === 0) {
+    if (isEtcdError(outcome.error, EtcdInvalidAuthTokenError) && attempt === 0) {
       await hooks.refreshToken(); // a call through etcd3's retry path fetches a new token
       continue;
     }

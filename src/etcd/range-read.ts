@@ -6,10 +6,11 @@
 
 import type { IKeyValue } from "etcd3";
 import { GRPCResourceExhastedError } from "etcd3";
+import { RequestTimeoutError } from "../event/errors.js";
+import { isEtcdError } from "./classify.js";
 import type { KeyRange } from "./key-range.js";
 import type { PageSizer } from "./page-sizer.js";
 import type { EtcdPort } from "./port.js";
-import { RequestTimeoutError } from "./soft-timeout.js";
 
 /** A key-value pair as read from etcd (keys with the namespace prefix). */
 export interface StoredKv {
@@ -83,7 +84,7 @@ export async function readRange(
         { idleTimeoutMs: options.timeoutMs, signal },
       );
     } catch (error) {
-      if (error instanceof GRPCResourceExhastedError && range.end !== undefined && limit > 1) {
+      if (isEtcdError(error, GRPCResourceExhastedError) && range.end !== undefined && limit > 1) {
         sizer.shrink(limit);
         continue;
       }

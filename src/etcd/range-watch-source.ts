@@ -11,7 +11,7 @@ import type { WatchOptions } from "../event/contract.js";
 import { type SourceLifecycle, SourceState } from "../event/source-state.js";
 import { userKeyOf } from "./key-range.js";
 import type { StoredKv } from "./range-read.js";
-import type { SyncedChange } from "./range-sync.js";
+import type { SyncedChange } from "./resync-diff.js";
 
 /** A snapshot shared by the watchers that start at the same revision. */
 export interface SortedSnapshot {

@@ -21,7 +21,7 @@
 
 import type { Event, IDisposable, IFailureEvent } from "cockatiel";
 import { type Etcd3, GRPCCancelledError } from "etcd3";
-import { etcdAnswered } from "./classify.js";
+import { etcdAnswered, isEtcdError } from "./classify.js";
 
 /** Told about other requests' outcomes. Called synchronously from etcd3's policies. */
 export interface RequestOutcomeListener {
@@ -57,7 +57,7 @@ export function observeRequestOutcomes(
   const onFailure = (event: IFailureEvent): void => {
     if (!("error" in event.reason)) return; // a result the policy rejected: not ours
     const error = event.reason.error;
-    if (error instanceof GRPCCancelledError) return;
+    if (isEtcdError(error, GRPCCancelledError)) return;
     if (etcdAnswered(error)) listener.answered();
     else listener.unanswered(error);
   };

@@ -6,15 +6,8 @@
  * @module
  */
 
+import { RequestTimeoutError } from "../event/errors.js";
 import type { ProgressCheck } from "./transport-activity.js";
-
-/** A request did not answer in time. Transient: the caller retries. */
-export class RequestTimeoutError extends Error {
-  constructor(what: string, ms: number) {
-    super(`${what} did not answer within ${ms} ms`);
-    this.name = "RequestTimeoutError";
-  }
-}
 
 /**
  * Resolves or rejects like `promise`, or rejects with {@link RequestTimeoutError} after

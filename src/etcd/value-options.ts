@@ -33,8 +33,7 @@ export interface EtcdValueOptions<T> {
    * callback that returns false, turns the fault that exhausted it into a permanent
    * `WatchFailedError`. A stream that fails within 1 s of connecting waits before its
    * next attempt too, so a flapping member is not hammered. A retry delay under way when
-   * the last watcher closes still runs out (its timer cannot be cancelled): the process
-   * can exit at most `maxDelay` ms after that close.
+   * the last watcher closes is cancelled: the process can exit at once.
    */
   backoff?: BackoffOptions;
 }

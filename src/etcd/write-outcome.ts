@@ -34,7 +34,7 @@ import {
   GRPCOutOfRangeError,
   GRPCResourceExhastedError,
 } from "etcd3";
-import { isPermanentFailure } from "./classify.js";
+import { isEtcdError, isPermanentFailure } from "./classify.js";
 
 /**
  * - `unsent`: certainly not applied: wait with backoff and send it again.
@@ -58,7 +58,7 @@ const NOT_PROPOSED = /etcdserver: (?:no leader|too many requests)/;
 export function classifyWriteFailure(error: unknown, sent: boolean): WriteFault {
   if (isPermanentWriteFailure(error)) return "permanent";
   if (!sent || isBrokenCircuitError(error)) return "unsent";
-  if (error instanceof EtcdInvalidAuthTokenError) return "unsent";
+  if (isEtcdError(error, EtcdInvalidAuthTokenError)) return "unsent";
   const message = error instanceof Error ? error.message : String(error);
   if (NOT_STARTED.test(message) || NOT_PROPOSED.test(message)) return "unsent";
   return "ambiguous";
@@ -66,16 +66,16 @@ export function classifyWriteFailure(error: unknown, sent: boolean): WriteFault 
 
 /** Permanent for a write: see the module doc. */
 function isPermanentWriteFailure(error: unknown): boolean {
-  if (error instanceof GRPCResourceExhastedError) {
-    return !/too many requests/.test(error.message); // too large, or no space: permanent
+  if (isEtcdError(error, GRPCResourceExhastedError)) {
+    return !/too many requests/.test((error as Error).message); // too large, or no space: permanent
   }
   return (
     isPermanentFailure(error) ||
-    error instanceof EtcdLeaseInvalidError ||
-    error instanceof GRPCNotFoundError ||
-    error instanceof GRPCAlreadyExistsError ||
-    error instanceof GRPCFailedPreconditionError ||
-    error instanceof GRPCOutOfRangeError ||
-    error instanceof GRPCNotImplementedError
+    isEtcdError(error, EtcdLeaseInvalidError) ||
+    isEtcdError(error, GRPCNotFoundError) ||
+    isEtcdError(error, GRPCAlreadyExistsError) ||
+    isEtcdError(error, GRPCFailedPreconditionError) ||
+    isEtcdError(error, GRPCOutOfRangeError) ||
+    isEtcdError(error, GRPCNotImplementedError)
   );
 }

@@ -22,8 +22,8 @@ import {
   type IResponseOp,
   type ITxnRequest,
 } from "etcd3";
+import { RequestTimeoutError } from "../event/errors.js";
 import type { EtcdPort, KvConnection } from "./port.js";
-import { RequestTimeoutError } from "./soft-timeout.js";
 import { classifyWriteFailure, type WriteFault } from "./write-outcome.js";
 
 /** A write request: the KV method and its request, keys with the namespace prefix. */

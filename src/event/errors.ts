@@ -166,3 +166,80 @@ export class LostError extends EventValueError {
     this.reason = reason;
   }
 }
+
+/*
+ * Transient faults of an etcd watch. They are never thrown to a watcher: the watch
+ * retries, and the last one is shown as `WatchStatus.error` while the status is
+ * `connecting` or `stale`, so a controller can tell them apart (by class or `name`).
+ * Beside them, `status().error` may hold one of etcd3's own errors (e.g.
+ * `GRPCUnavailableError`, `GRPCDeadlineExceededError`, `EtcdInvalidAuthTokenError`,
+ * cockatiel's `BrokenCircuitError`) or a `WatchCancelledError`.
+ */
+
+/**
+ * A request to etcd (a read, a watch create, a progress request on a silent watch
+ * stream) did not answer within its time limit: the member is frozen, partitioned or
+ * overloaded. Transient: retried, and a watch moves to another member.
+ */
+export class RequestTimeoutError extends EventValueError {
+  /** The time limit, in ms. */
+  readonly timeoutMs: number;
+
+  constructor(what: string, timeoutMs: number) {
+    super(`${what} did not answer within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * A watch's resume revision was compacted: etcd no longer holds the changes from it.
+ * Transient: the range is read again at `compactRevision` and the difference reported.
+ */
+export class CompactedError extends EventValueError {
+  /** The compaction's revision: the oldest state etcd still holds. */
+  readonly compactRevision: number;
+
+  constructor(compactRevision: number) {
+    super(`The watch start revision was compacted (compact revision ${compactRevision})`);
+    this.compactRevision = compactRevision;
+  }
+}
+
+/**
+ * etcd's history is not the one already applied: its data was wiped or restored from a
+ * backup (a new cluster id, or a store revision below the one applied). Transient: the
+ * range is read again and the difference reported.
+ */
+export class HistoryLostError extends EventValueError {
+  constructor(what: string) {
+    super(`etcd's history was replaced (${what}), data wiped or restored; reading again`);
+  }
+}
+
+/**
+ * The member a watch landed on is behind the revision already applied (restarting, just
+ * thawed, or cut off from the leader) while the cluster is not. Transient: the member is
+ * avoided and the watch created again elsewhere, from the same resume revision.
+ */
+export class MemberBehindError extends EventValueError {
+  /** The member, as `host:port`; undefined when the client does not tell. */
+  readonly member: string | undefined;
+
+  constructor(member: string | undefined, revision: number, applied: number) {
+    super(
+      `etcd member ${member ?? "(unknown)"} is at revision ${revision}, behind the ${applied} already applied; watching from another member`,
+    );
+    this.member = member;
+  }
+}
+
+/**
+ * etcd cancelled a watch for a reason the library does not know (its `cancel_reason`
+ * is the message). Transient: the watch is created again. Known reasons become etcd3's
+ * errors instead (permission denied: `EtcdPermissionDeniedError`, permanent).
+ */
+export class WatchCancelledError extends EventValueError {
+  constructor(reason: string) {
+    super(`Watch cancelled by etcd: ${reason}`);
+  }
+}

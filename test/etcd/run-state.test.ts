@@ -107,39 +107,46 @@ test.serial(
     const firstCancelled = new MemoryValue(false);
     const reads: IRangeRequest[] = [];
     const calls: WatchStreamPort[] = [];
+    const openHeld = async (): Promise<OpenedWatchStream> => {
+      // The first run's stream opens only once the test lets it.
+      opens += 1;
+      poke();
+      await firstHeld;
+      const opened = await real.openWatchStream();
+      // Its first create is refused as compacted (etcd's answer, in one response).
+      const stream = opened.stream;
+      const on = stream.on.bind(stream);
+      const refusing = new Proxy(stream, {
+        get(target, name, receiver) {
+          if (name !== "on") return Reflect.get(target, name, receiver);
+          return (event: string, listener: (...args: unknown[]) => void) => {
+            if (event !== "data") return on(event as "data", listener);
+            return on("data", (response: IWatchResponse) => {
+              // Only the first create (the stopped run's): the stream may be shared.
+              if (!response.created || firstCancelled.current) return listener(response);
+              listener({
+                ...response,
+                canceled: true,
+                compact_revision: response.header.revision,
+              });
+              firstCancelled.set(true);
+            });
+          };
+        },
+      });
+      return { stream: refusing, member: opened.member };
+    };
+    // Streams are shared per opener: the second run gets its own, so that it need not
+    // wait for the first run's held one.
+    let firstRun = true;
     const port: EtcdPort = {
       ...real,
       range: (request: IRangeRequest) => {
         reads.push(request);
         return real.range(request);
       },
-      openWatchStream: async () => {
-        // The first run's stream opens only once the test lets it.
-        if (++opens !== 1) return real.openWatchStream();
-        poke();
-        await firstHeld;
-        const opened = await real.openWatchStream();
-        // Its create is refused as compacted (etcd's answer, in one response).
-        const stream = opened.stream;
-        const on = stream.on.bind(stream);
-        const refusing = new Proxy(stream, {
-          get(target, name, receiver) {
-            if (name !== "on") return Reflect.get(target, name, receiver);
-            return (event: string, listener: (...args: unknown[]) => void) => {
-              if (event !== "data") return on(event as "data", listener);
-              return on("data", (response: IWatchResponse) => {
-                if (!response.created) return listener(response);
-                listener({
-                  ...response,
-                  canceled: true,
-                  compact_revision: response.header.revision,
-                });
-                firstCancelled.set(true);
-              });
-            };
-          },
-        });
-        return { stream: refusing, member: opened.member };
+      get openWatchStream() {
+        return firstRun ? openHeld : real.openWatchStream;
       },
     };
     const { listener, statuses, until, poke } = recording(t);
@@ -157,6 +164,7 @@ test.serial(
     t.teardown(() => sync.stop());
     await until(() => opens === 1, "the first run's watch");
     sync.stop();
+    firstRun = false;
     sync.start();
     await until(() => statuses.at(-1)?.state === "live", "the second run live");
     const readsBefore = reads.length;

@@ -9,7 +9,7 @@ import test from "ava";
 import { BrokenCircuitError, IsolatedCircuitError } from "cockatiel";
 import * as etcd3 from "etcd3";
 import { etcdAnswered } from "../../src/etcd/classify.js";
-import { RequestTimeoutError } from "../../src/etcd/soft-timeout.js";
+import { RequestTimeoutError } from "../../src/index.js";
 
 type ErrorClass = new (...args: never[]) => Error;
 

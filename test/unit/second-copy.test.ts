@@ -7,8 +7,8 @@
  */
 
 import test from "ava";
-import * as copy from "etcd3-copy";
 import * as etcd3 from "etcd3";
+import * as copy from "etcd3-copy";
 import { etcdAnswered, isPermanentFailure } from "../../src/etcd/classify.js";
 
 test("second copy: the test really has two copies of etcd3", (t) => {

@@ -7,8 +7,8 @@
 import test from "ava";
 import { BrokenCircuitError } from "cockatiel";
 import { ClientClosedError, castGrpcError, EtcdLeaseInvalidError } from "etcd3";
-import { RequestTimeoutError } from "../../src/etcd/soft-timeout.js";
 import { classifyWriteFailure } from "../../src/etcd/write-outcome.js";
+import { RequestTimeoutError } from "../../src/index.js";
 
 /** A grpc-js error with `code` and `details`, cast by etcd3. */
 function grpc(code: number, details: string): Error {
