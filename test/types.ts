@@ -149,3 +149,28 @@ void range.snapshots().watch({ signal: shutdown.signal });
 void liveness.watch({ signal: shutdown.signal });
 // @ts-expect-error watch() takes options, not a bare signal
 void memory.watch(shutdown.signal);
+
+// Without a decoder or codec the values are bytes: naming another T must not compile.
+interface AppConfig {
+  port: number;
+}
+// @ts-expect-error without a decoder or codec, T is Uint8Array
+new EtcdValue<AppConfig>(client, "/k");
+// @ts-expect-error options that name neither a decoder nor a codec: T is Uint8Array
+new EtcdValue<AppConfig>(client, "/k", { backoff: {} });
+// @ts-expect-error the same for ranges
+new EtcdRangeValue<AppConfig>(client, { prefix: "/p/" });
+const configValue = new EtcdValue<AppConfig>(client, "/k", {
+  decoder: decoders.json<AppConfig>(),
+});
+expectType<Watcher<AppConfig | undefined>, ReturnType<typeof configValue.watch>>(true);
+const codecValue = new EtcdValue(client, "/k", { codec: codecs.json<AppConfig>() });
+expectType<Watcher<AppConfig | undefined>, ReturnType<typeof codecValue.watch>>(true);
+const bytesOptionsValue = new EtcdValue(client, "/k", { backoff: {} });
+expectType<Watcher<Uint8Array | undefined>, ReturnType<typeof bytesOptionsValue.watch>>(true);
+const bytesRange = new EtcdRangeValue(client, { prefix: "/p/" });
+expectType<Watcher<KeyUpdate<Uint8Array>>, ReturnType<typeof bytesRange.watch>>(true);
+const configRange = new EtcdRangeValue<AppConfig>(client, { prefix: "/p/" }, {
+  decoder: decoders.json<AppConfig>(),
+});
+expectType<Watcher<KeyUpdate<AppConfig>>, ReturnType<typeof configRange.watch>>(true);
