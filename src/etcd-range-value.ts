@@ -13,7 +13,13 @@ import { RangeSync } from "./etcd/range-sync.js";
 import { RangeWatchSource, type SortedSnapshot } from "./etcd/range-watch-source.js";
 import { sealMap } from "./etcd/read-only-map.js";
 import { StatusSlot } from "./etcd/status-slot.js";
-import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
+import {
+  type DecodingOptions,
+  type EtcdValueOptions,
+  type OptionsFor,
+  requireString,
+  resolveOptions,
+} from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
@@ -99,6 +105,8 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
    *   or `{ start, end }` for `[start, end)`; an `end` of `"\0"` means "to the end".
    * @throws TypeError for a malformed range (`start >= end`), client or options.
    */
+  constructor(client: Etcd3 | Namespace, range: KeyRangeSpec, options: DecodingOptions<T>);
+  constructor(client: Etcd3 | Namespace, range: KeyRangeSpec, ...options: OptionsFor<T>);
   constructor(client: Etcd3 | Namespace, range: KeyRangeSpec, options?: EtcdValueOptions<T>) {
     const resolved = resolveOptions(client, options);
     const keys = toKeyRange(client.prefix, range);

@@ -12,7 +12,13 @@ import { portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
 import { RangeSync } from "./etcd/range-sync.js";
 import { StatusSlot } from "./etcd/status-slot.js";
-import { type EtcdValueOptions, requireString, resolveOptions } from "./etcd/value-options.js";
+import {
+  type DecodingOptions,
+  type EtcdValueOptions,
+  type OptionsFor,
+  requireString,
+  resolveOptions,
+} from "./etcd/value-options.js";
 import type { WatchStatus } from "./etcd/watch-status.js";
 import type { WriteOptions, WriteResult } from "./etcd/write-options.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
@@ -72,6 +78,8 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
    * @throws TypeError for a client that is not an etcd3 client, a non-string key, a key
    *   with a lone surrogate, an empty key outside a namespace, or malformed options.
    */
+  constructor(client: Etcd3 | Namespace, key: string, options: DecodingOptions<T>);
+  constructor(client: Etcd3 | Namespace, key: string, ...options: OptionsFor<T>);
   constructor(client: Etcd3 | Namespace, key: string, options?: EtcdValueOptions<T>) {
     const resolved = resolveOptions(client, options);
     this.#key = requireString("key", key);

@@ -11,7 +11,12 @@ export {
 } from "./etcd/diagnostics.js";
 export type { Guard } from "./etcd/guard.js";
 export type { EtcdLivenessOptions } from "./etcd/liveness-options.js";
-export type { EtcdValueOptions } from "./etcd/value-options.js";
+export type {
+  BytesOptions,
+  DecodingOptions,
+  EtcdValueOptions,
+  OptionsFor,
+} from "./etcd/value-options.js";
 export type { WatchStatus } from "./etcd/watch-status.js";
 export type { WriteOptions, WriteResult } from "./etcd/write-options.js";
 export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";

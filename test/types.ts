@@ -170,7 +170,11 @@ const bytesOptionsValue = new EtcdValue(client, "/k", { backoff: {} });
 expectType<Watcher<Uint8Array | undefined>, ReturnType<typeof bytesOptionsValue.watch>>(true);
 const bytesRange = new EtcdRangeValue(client, { prefix: "/p/" });
 expectType<Watcher<KeyUpdate<Uint8Array>>, ReturnType<typeof bytesRange.watch>>(true);
-const configRange = new EtcdRangeValue<AppConfig>(client, { prefix: "/p/" }, {
-  decoder: decoders.json<AppConfig>(),
-});
+const configRange = new EtcdRangeValue<AppConfig>(
+  client,
+  { prefix: "/p/" },
+  {
+    decoder: decoders.json<AppConfig>(),
+  },
+);
 expectType<Watcher<KeyUpdate<AppConfig>>, ReturnType<typeof configRange.watch>>(true);

@@ -38,6 +38,28 @@ export interface EtcdValueOptions<T> {
   backoff?: BackoffOptions;
 }
 
+/**
+ * Options that say how to decode values into `T`: a `decoder`, or a `codec` (whose
+ * `decode` reads and whose `encode` writes), not both.
+ */
+export type DecodingOptions<T> = EtcdValueOptions<T> &
+  ({ decoder: Decoder<T>; codec?: undefined } | { codec: Codec<T>; decoder?: undefined });
+
+/** Options without a decoder or codec: the values are the stored bytes (`Uint8Array`). */
+export type BytesOptions = EtcdValueOptions<Uint8Array> & {
+  decoder?: undefined;
+  codec?: undefined;
+};
+
+/**
+ * The options argument(s) of a value constructor for `T`: optional and without a decoder
+ * when `T` may be bytes, else required with a decoder or codec, so that
+ * `new EtcdValue<AppConfig>(client, key)` does not compile (it would return bytes).
+ */
+export type OptionsFor<T> = Uint8Array extends T
+  ? [options?: BytesOptions | DecodingOptions<T>]
+  : [options: DecodingOptions<T>];
+
 /** Not public: test seams and timing, reachable only through this module's symbol. */
 export const INTERNAL = Symbol("event-value internal options");
 
