@@ -19,8 +19,8 @@ import {
   requireString,
   resolveOptions,
 } from "./etcd/value-options.js";
-import type { WatchStatus } from "./etcd/watch-status.js";
 import type { WriteOptions, WriteResult } from "./etcd/write-options.js";
+import type { WatchStatus } from "./etcd-types/watch-status.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
 

@@ -4,20 +4,13 @@
  * @module
  */
 
-export {
-  ETCD_WATCH_CHANNEL,
-  type EtcdWatchMessage,
-  type WatchEndReason,
-} from "./etcd/diagnostics.js";
 export type { Guard } from "./etcd/guard.js";
 export type { EtcdLivenessOptions } from "./etcd/liveness-options.js";
 export type {
-  BytesOptions,
   DecodingOptions,
   EtcdValueOptions,
   OptionsFor,
 } from "./etcd/value-options.js";
-export type { WatchStatus } from "./etcd/watch-status.js";
 export type { WriteOptions, WriteResult } from "./etcd/write-options.js";
 export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";
 export {
@@ -42,6 +35,12 @@ export {
   type RangeSnapshot,
 } from "./etcd-range-value.js";
 export { EtcdTempKey, type EtcdTempKeyOptions } from "./etcd-temp-key.js";
+export {
+  ETCD_WATCH_CHANNEL,
+  type EtcdWatchMessage,
+  type WatchEndReason,
+} from "./etcd-types/diagnostics.js";
+export type { WatchStatus } from "./etcd-types/watch-status.js";
 export { EtcdValue } from "./etcd-value.js";
 export { type Codec, codecs, type Encoder } from "./event/codecs.js";
 export type { EventValue, GetOptions, Watcher, WatchOptions } from "./event/contract.js";

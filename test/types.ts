@@ -156,8 +156,6 @@ interface AppConfig {
 }
 // @ts-expect-error without a decoder or codec, T is Uint8Array
 new EtcdValue<AppConfig>(client, "/k");
-// @ts-expect-error options that name neither a decoder nor a codec: T is Uint8Array
-new EtcdValue<AppConfig>(client, "/k", { backoff: {} });
 // @ts-expect-error the same for ranges
 new EtcdRangeValue<AppConfig>(client, { prefix: "/p/" });
 const configValue = new EtcdValue<AppConfig>(client, "/k", {

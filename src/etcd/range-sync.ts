@@ -9,10 +9,11 @@
 
 import { EtcdInvalidAuthTokenError, GRPCOutOfRangeError, type IWatchResponse } from "etcd3";
 import type { BackoffOptions } from "exponential-backoff";
+import { publishWatchEvent } from "../etcd-types/diagnostics.js";
+import type { WatchStatus } from "../etcd-types/watch-status.js";
 import { CompactedError, MemberBehindError, WatchFailedError } from "../event/errors.js";
 import { RetryStopped, retryWithBackoff } from "./backoff.js";
 import { isEtcdError, isPermanentFailure } from "./classify.js";
-import { publishWatchEvent } from "./diagnostics.js";
 import { type KeyRange, keyId } from "./key-range.js";
 import { PageSizer } from "./page-sizer.js";
 import type { EtcdPort, WatchStreamPort } from "./port.js";
@@ -23,7 +24,6 @@ import type { StreamEnd, StreamWatch } from "./shared-stream.js";
 import { withSoftTimeout } from "./soft-timeout.js";
 import { type StatusReport, StatusTracker } from "./status-tracker.js";
 import { watchHub } from "./watch-hub.js";
-import type { WatchStatus } from "./watch-status.js";
 
 /** What a {@link RangeSync} reports to the value built on it. */
 export interface RangeSyncListener {

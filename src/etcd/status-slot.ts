@@ -4,9 +4,9 @@
  * @module
  */
 
+import type { WatchStatus } from "../etcd-types/watch-status.js";
 import type { EventValue, Watcher, WatchOptions } from "../event/contract.js";
 import { LatestSlot } from "../event/latest-slot.js";
-import type { WatchStatus } from "./watch-status.js";
 
 /**
  * Holds the latest {@link WatchStatus}; each change is a new revision (1, 2, …).

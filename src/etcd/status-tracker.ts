@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { WatchStatus } from "./watch-status.js";
+import type { WatchStatus } from "../etcd-types/watch-status.js";
 
 /** A status as the watch loop reports it, before `since` is set. */
 export type StatusReport = Omit<WatchStatus, "since">;

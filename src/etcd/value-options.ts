@@ -45,20 +45,16 @@ export interface EtcdValueOptions<T> {
 export type DecodingOptions<T> = EtcdValueOptions<T> &
   ({ decoder: Decoder<T>; codec?: undefined } | { codec: Codec<T>; decoder?: undefined });
 
-/** Options without a decoder or codec: the values are the stored bytes (`Uint8Array`). */
-export type BytesOptions = EtcdValueOptions<Uint8Array> & {
-  decoder?: undefined;
-  codec?: undefined;
-};
-
 /**
- * The options argument(s) of a value constructor for `T`: optional and without a decoder
- * when `T` may be bytes, else required with a decoder or codec, so that
- * `new EtcdValue<AppConfig>(client, key)` does not compile (it would return bytes).
+ * The options argument of a value constructor for `T`: optional when `T` may be bytes,
+ * else required, so that `new EtcdValue<AppConfig>(client, key)` (no decoder, no codec:
+ * it would return bytes) does not compile. Options held in a variable typed
+ * `EtcdValueOptions<T>` are taken as they are: their decoder or codec is checked at run
+ * time.
  */
 export type OptionsFor<T> = Uint8Array extends T
-  ? [options?: BytesOptions | DecodingOptions<T>]
-  : [options: DecodingOptions<T>];
+  ? [options?: EtcdValueOptions<T>]
+  : [options: EtcdValueOptions<T>];
 
 /** Not public: test seams and timing, reachable only through this module's symbol. */
 export const INTERNAL = Symbol("event-value internal options");

@@ -1,7 +1,9 @@
 /**
- * The folder layout is the architecture: `src/event/` is the contract and shared
- * machinery and imports nothing built on it; values import `src/event/` but never the
- * package barrel. This test fails when an import points upward.
+ * The folder layout is the architecture, bottom up: `src/event/` (the contract and
+ * shared machinery), `src/etcd-types/` (public etcd types: status, diagnostics),
+ * `src/etcd/` (etcd internals), then the values at the top of `src/`. Each layer imports
+ * only itself and the layers below; nothing imports the package barrel. This test fails
+ * when an import points upward.
  */
 
 import { readdirSync, readFileSync } from "node:fs";
@@ -35,6 +37,30 @@ test("layering: only src/index.ts re-exports; nothing imports the barrel", (t) =
   for (const file of sourceFiles(srcRoot)) {
     for (const target of relativeImports(file)) {
       t.not(target, "index.js", `${relative(srcRoot, file)} imports the barrel`);
+    }
+  }
+});
+
+test("layering: src/etcd-types/ imports only src/event/ and itself", (t) => {
+  const files = sourceFiles(join(srcRoot, "etcd-types"));
+  t.true(files.length > 0, "src/etcd-types/ holds the public etcd types");
+  for (const file of files) {
+    for (const target of relativeImports(file)) {
+      t.true(
+        target.startsWith("event/") || target.startsWith("etcd-types/"),
+        `${relative(srcRoot, file)} imports ${target}`,
+      );
+    }
+  }
+});
+
+test("layering: src/etcd/ imports only src/event/, src/etcd-types/ and itself", (t) => {
+  for (const file of sourceFiles(join(srcRoot, "etcd"))) {
+    for (const target of relativeImports(file)) {
+      t.true(
+        ["event/", "etcd-types/", "etcd/"].some((layer) => target.startsWith(layer)),
+        `${relative(srcRoot, file)} imports ${target}`,
+      );
     }
   }
 });
