@@ -12,7 +12,13 @@ import { HistoryLostError } from "../../src/index.js";
 const prefix = Buffer.alloc(0);
 
 function kv(key: string, value: string, modRevision: number): StoredKv {
-  return { key: Buffer.from(key), value: Buffer.from(value), modRevision };
+  return {
+    key: Buffer.from(key),
+    value: Buffer.from(value),
+    modRevision,
+    createRevision: 1,
+    lease: "0",
+  };
 }
 
 function state(entries: StoredKv[], resume: number, offset = 0, clusterId = "c1"): AppliedState {
