@@ -32,6 +32,10 @@ export interface EtcdSizes {
   /** The figure: row 7 measured at each of these numbers of keys, `curveRounds` rounds each. */
   curveKeys: readonly number[];
   curveRounds: number;
+  /** Row 15: numbers of distinct keys (one value each), one set of figures per number. */
+  distinctKeys: readonly number[];
+  /** Row 15: how long etcd's idle CPU is measured, in ms. */
+  idleMs: number;
   /** Row 8: puts while the consumer is stalled, spread over `stalledKeys` keys. */
   stalledPuts: number;
   stalledKeys: number;
@@ -78,6 +82,8 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   manyKeys: 10_000,
   curveKeys: [100, 300, 1000, 3000, 10_000],
   curveRounds: 3,
+  distinctKeys: [1000, 10_000],
+  idleMs: 10_000,
   stalledPuts: 100_000,
   stalledKeys: 100,
   warmUpPuts: 60_000,
@@ -107,6 +113,8 @@ export const SMOKE_ETCD_SIZES: EtcdSizes = {
   manyKeys: 100,
   curveKeys: [10, 30],
   curveRounds: 1,
+  distinctKeys: [50],
+  idleMs: 200,
   stalledPuts: 500,
   stalledKeys: 10,
   warmUpPuts: 100,

@@ -2,10 +2,11 @@
  * Rows 4–14: etcd values against raw etcd3 on one etcd member started by the test
  * harness (loopback, data dir on tmpfs, `--unsafe-no-fsync`). Each row's two sides run
  * in the same run on that member, in alternating rounds; one file per row or pair.
- * Row 10 kills and restarts the member, so it runs last.
+ * Row 10 kills and restarts the member, so it runs last (after rows 11–13).
  */
 
 import { type EtcdSizes, startBenchEtcd, stopBenchEtcd } from "./etcd-common.js";
+import { distinctKeysRows } from "./etcd-distinct-keys.js";
 import { fanOutRows } from "./etcd-fan-out.js";
 import { initialLoadRow } from "./etcd-initial-load.js";
 import { latencyRows, throughputRow } from "./etcd-latency.js";
@@ -52,6 +53,7 @@ export async function etcdRows(
     await run(12, () => setLatencyRows(etcd, sizes));
     await run(13, () => memoryEtcdRows(etcd, sizes));
     await run(14, () => lockHandOffRow(etcd, sizes));
+    await run(15, () => distinctKeysRows(etcd, sizes));
     await run(10, () => reconnectRows(etcd, sizes));
   } finally {
     await stopBenchEtcd(etcd);

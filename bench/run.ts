@@ -33,7 +33,7 @@ async function main(): Promise<Row[]> {
   if (only === undefined || [1, 2, 3].some((id) => only.has(id))) {
     rows.push(...(await memoryRows(sizes)).filter((row) => only?.has(row.id) ?? true));
   }
-  if (only === undefined || [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14].some((id) => only.has(id))) {
+  if (only === undefined || [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].some((id) => only.has(id))) {
     const etcd = await etcdRows(etcdSizes, only);
     rows.push(...etcd.rows);
     etcdVersion = etcd.etcdVersion;
