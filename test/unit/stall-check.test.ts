@@ -29,7 +29,7 @@ function stallOf(check: { progress: number }): {
     stalled,
     start: () =>
       new StallCheck(
-        { idleCheckMs: 50, answerTimeoutMs: 50 },
+        { idleCheckMs: 50, answerTimeoutMs: 50, progress: undefined },
         {
           requestProgress: () => {
             check.progress += 1; // never answered
