@@ -43,7 +43,20 @@ export interface EtcdValueOptions<T> {
  * `decode` reads and whose `encode` writes), not both.
  */
 export type DecodingOptions<T> = EtcdValueOptions<T> &
-  ({ decoder: Decoder<T>; codec?: undefined } | { codec: Codec<T>; decoder?: undefined });
+  (
+    | {
+        /** How to read the value: required when no `codec` is given. */
+        decoder: Decoder<T>;
+        /** Not with `decoder`: give one or the other. */
+        codec?: undefined;
+      }
+    | {
+        /** How to read and write the value: required when no `decoder` is given. */
+        codec: Codec<T>;
+        /** Not with `codec`: give one or the other. */
+        decoder?: undefined;
+      }
+  );
 
 /**
  * The options argument of a value constructor for `T`: optional when `T` may be bytes,
