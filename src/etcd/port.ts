@@ -279,6 +279,7 @@ async function openPreferring(
   isSuspect: (member: string) => boolean,
 ): Promise<OpenedWatchStream> {
   let member: string | undefined;
+  let grpcClient: { close?: () => void } | undefined;
   const chooser: ICallable<HostInternals> = {
     get callOptionsFactory() {
       return pool.callOptionsFactory;
@@ -290,12 +291,19 @@ async function openPreferring(
         service as "Watch",
         (args) => {
           member = args.resource.host;
+          grpcClient = args.client as { close?: () => void };
           return fn(args);
         },
         preferredOrder(pool.hosts, isSuspect),
       ),
   };
   const stream = await new WatchClient(chooser).watch();
+  if (pool.hosts.every((host) => host.closed === true)) {
+    // The client was closed while this stream was opening: etcd3 closed the channels it
+    // had then, and this call would keep its own connection (and the process) alive.
+    stream.cancel();
+    grpcClient?.close?.();
+  }
   return { stream, member };
 }
 
