@@ -17,18 +17,14 @@ import { fileURLToPath } from "node:url";
 import test, { type ExecutionContext } from "ava";
 import { type Etcd3, EtcdPermissionDeniedError } from "etcd3";
 import { LIVENESS_PROBE_KEY } from "../../src/etcd/liveness-probe.js";
-import {
-  BacklogDoneError,
-  EtcdLiveness,
-  type EtcdLivenessOptions,
-  type Watcher,
-} from "../../src/index.js";
+import { EtcdLiveness, type EtcdLivenessOptions } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { withBackends } from "../harness/backends.js";
 import { pickFreePorts } from "../harness/ports.js";
 import { enableAuth, READER } from "../helpers/auth.js";
 import { deadline, putRetrying, recommendedClient } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
+import { drain, resultsUntil } from "../helpers/liveness-results.js";
 import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
 import { livenessSuite } from "../suites/liveness.js";
 
@@ -61,28 +57,6 @@ function liveness(t: ExecutionContext, etcd: Etcd3, options?: EtcdLivenessOption
   const value = new EtcdLiveness(etcd, options);
   t.teardown(() => value.close());
   return value;
-}
-
-/** Takes the result that has already arrived, if any, so the next get() waits for a new one. */
-async function drain(w: Watcher<boolean>): Promise<void> {
-  try {
-    await w.get({ backlogOnly: true });
-  } catch (error) {
-    if (!(error instanceof BacklogDoneError)) throw error;
-  }
-}
-
-/** Gets results until one equals `wanted`; returns how many results that took (1: the first). */
-async function resultsUntil(
-  w: Watcher<boolean>,
-  wanted: boolean,
-  ms: number,
-  what: string,
-): Promise<number> {
-  const signal = deadline(ms, what);
-  for (let count = 1; ; count++) {
-    if ((await w.get(signal)) === wanted) return count;
-  }
 }
 
 test.serial(

@@ -14,11 +14,11 @@ import {
   BacklogDoneError,
   EtcdLiveness,
   type EtcdLivenessOptions,
-  type Watcher,
   WatcherClosedError,
 } from "../../src/index.js";
 import type { Backend } from "../harness/backends.js";
 import { deadline } from "../helpers/faults.js";
+import { drain, resultsUntil } from "../helpers/liveness-results.js";
 
 /** Registers the EtcdLiveness tests on `backend` (which needs `faults: true`). */
 export function livenessSuite(test: TestFn, backend: () => Backend): void {
@@ -34,28 +34,6 @@ export function livenessSuite(test: TestFn, backend: () => Backend): void {
     const value = new EtcdLiveness(etcd, options);
     t.teardown(() => value.close());
     return value;
-  }
-
-  /** Takes the result that has already arrived, if any, so the next get() waits for a new one. */
-  async function drain(w: Watcher<boolean>): Promise<void> {
-    try {
-      await w.get({ backlogOnly: true });
-    } catch (error) {
-      if (!(error instanceof BacklogDoneError)) throw error;
-    }
-  }
-
-  /** Gets results until one equals `wanted`; returns how many results that took (1: the first). */
-  async function resultsUntil(
-    w: Watcher<boolean>,
-    wanted: boolean,
-    ms: number,
-    what: string,
-  ): Promise<number> {
-    const signal = deadline(ms, what);
-    for (let count = 1; ; count++) {
-      if ((await w.get(signal)) === wanted) return count;
-    }
   }
 
   test("value: true while the member answers; the first get() waits for the first probe", async (t) => {
