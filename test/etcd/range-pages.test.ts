@@ -21,6 +21,7 @@ import {
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { deadline, StatusLog } from "../helpers/faults.js";
+import { keyOf, writeLargeRange } from "../helpers/large-range.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { watcher } from "../helpers/watcher.js";
 
@@ -33,22 +34,13 @@ const VALUE_BYTES = 20 * KIB;
 /** Puts per transaction: 32 × 20 KiB stays under etcd's 1.5 MiB request limit. */
 const PER_TXN = 32;
 
-function keyOf(prefix: string, i: number): string {
-  return `${prefix}${String(i).padStart(4, "0")}`;
-}
-
 /** Writes COUNT keys of VALUE_BYTES under `prefix`. */
-async function writeRange(client: Etcd3, prefix: string): Promise<void> {
-  for (let from = 0; from < COUNT; from += PER_TXN) {
-    const puts = [];
-    for (let i = from; i < Math.min(COUNT, from + PER_TXN); i++) {
-      puts.push(client.put(keyOf(prefix, i)).value(Buffer.alloc(VALUE_BYTES, i % 251)));
-    }
-    await client
-      .if(keyOf(prefix, from), "Version", ">", -1)
-      .then(...puts)
-      .commit();
-  }
+function writeRange(client: Etcd3, prefix: string): Promise<void> {
+  return writeLargeRange(client, prefix, {
+    count: COUNT,
+    valueBytes: VALUE_BYTES,
+    perTxn: PER_TXN,
+  });
 }
 
 /**

@@ -13,6 +13,7 @@ import { createEtcdClient, EtcdRangeValue } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { TcpProxy } from "../harness/tcp-proxy.js";
 import { deadline } from "../helpers/faults.js";
+import { writeLargeRange } from "../helpers/large-range.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { watcher } from "../helpers/watcher.js";
 
@@ -26,21 +27,13 @@ const RATE = Number(process.env.SLOW_LINK_RATE ?? 2048 * KIB);
 /** Puts per transaction: 16 × 40 KiB stays under etcd's 1.5 MiB request limit. */
 const PER_TXN = 16;
 
-function keyOf(prefix: string, i: number): string {
-  return `${prefix}${String(i).padStart(4, "0")}`;
-}
-
-async function writeRange(client: Etcd3, prefix: string): Promise<void> {
-  for (let from = 0; from < COUNT; from += PER_TXN) {
-    const puts = [];
-    for (let i = from; i < Math.min(COUNT, from + PER_TXN); i++) {
-      puts.push(client.put(keyOf(prefix, i)).value(Buffer.alloc(VALUE_BYTES, i % 251)));
-    }
-    await client
-      .if(keyOf(prefix, from), "Version", ">", -1)
-      .then(...puts)
-      .commit();
-  }
+/** Writes COUNT keys of VALUE_BYTES under `prefix`. */
+function writeRange(client: Etcd3, prefix: string): Promise<void> {
+  return writeLargeRange(client, prefix, {
+    count: COUNT,
+    valueBytes: VALUE_BYTES,
+    perTxn: PER_TXN,
+  });
 }
 
 test("slow link: an 11.7 MiB range at 2 MiB/s loads within about twice a raw getAll()'s time", async (t) => {
