@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// npm `pretest`: make sure the etcd tests have an etcd to run against, and `openssl`
-// (the TLS tests generate their certificates with it).
+// npm `pretest`: make sure the etcd tests have an etcd to run against, `etcdctl` (the
+// interop tests run `etcdctl lock` and `etcdctl elect`) and `openssl` (the TLS tests
+// generate their certificates with it).
 //
-// Done at once (no process spawned) when openssl is on PATH and ETCD_ENDPOINTS is set or
-// an `etcd` binary is on PATH, /usr/bin or /usr/local/bin (the places
-// test/harness/etcd-binary.ts looks). Otherwise, as root with apt-get: `apt-get install
-// -y` what is missing (Debian's etcd-server, openssl), preceded by `apt-get update` only
+// Done at once (no process spawned) when etcdctl and openssl are on PATH and
+// ETCD_ENDPOINTS is set or an `etcd` binary is on PATH, /usr/bin or /usr/local/bin (the
+// places test/harness/etcd-binary.ts looks). Otherwise, as root with apt-get: `apt-get
+// install -y` what is missing (Debian's etcd-server, etcd-client, openssl), preceded by `apt-get update` only
 // if the install fails without it. Otherwise: if a container runtime socket exists, the
 // harness may use Testcontainers, so only a note; else the install instruction and exit
 // code 1.
@@ -14,7 +15,8 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 const HINT =
-  "The tests need etcd and openssl. Install them: `apt-get install -y etcd-server openssl` " +
+  "The tests need etcd, etcdctl and openssl. Install them: " +
+  "`apt-get install -y etcd-server etcd-client openssl` " +
   "(Debian/Ubuntu), or put an etcd 3.4+ binary on PATH, or set " +
   "ETCD_ENDPOINTS=http://host:2379[,…] to use a running cluster.";
 
@@ -56,16 +58,22 @@ function containerRuntimeConfigured() {
 
 const hasEtcd = () => (process.env.ETCD_ENDPOINTS ?? "").trim() !== "" || findEtcd() !== undefined;
 const hasOpenssl = () => findOnPath("openssl", ["/usr/bin"]) !== undefined;
-if (hasEtcd() && hasOpenssl()) process.exit(0);
+const hasEtcdctl = () => isExecutableFile("/usr/bin/etcdctl");
+const hasTools = () => hasOpenssl() && hasEtcdctl();
+if (hasEtcd() && hasTools()) process.exit(0);
 
-const missing = [...(hasEtcd() ? [] : ["etcd-server"]), ...(hasOpenssl() ? [] : ["openssl"])];
+const missing = [
+  ...(hasEtcd() ? [] : ["etcd-server"]),
+  ...(hasEtcdctl() ? [] : ["etcd-client"]),
+  ...(hasOpenssl() ? [] : ["openssl"]),
+];
 const apt = findOnPath("apt-get", ["/usr/bin"]);
 if (process.getuid?.() === 0 && apt !== undefined) {
   console.error(`ensure-etcd: installing Debian's ${missing.join(" and ")}.`);
   const installed =
     run(apt, ["install", "-y", ...missing]) ||
     (run(apt, ["update"]) && run(apt, ["install", "-y", ...missing]));
-  if (installed && hasEtcd() && hasOpenssl()) {
+  if (installed && hasEtcd() && hasTools()) {
     console.error(`ensure-etcd: installed ${missing.join(" and ")}.`);
     process.exit(0);
   }
@@ -74,7 +82,10 @@ if (process.getuid?.() === 0 && apt !== undefined) {
 }
 
 if (hasEtcd()) {
-  console.error("ensure-etcd: no openssl, which the TLS tests need: `apt-get install -y openssl`.");
+  console.error(
+    "ensure-etcd: the interop tests need /usr/bin/etcdctl and the TLS tests openssl: " +
+      "`apt-get install -y etcd-client openssl`.",
+  );
   process.exit(1);
 }
 
