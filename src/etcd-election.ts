@@ -11,10 +11,10 @@ import { HeldKey } from "./coordination/held-key.js";
 import { type Leader, LeaderValue } from "./coordination/leader-value.js";
 import type { OwnKey } from "./coordination/own-key.js";
 import { fullKey, idempotentTxn } from "./coordination/txn.js";
-import type { Guard } from "./etcd/guard.js";
 import { requireEtcdClient } from "./etcd/port.js";
 import { requireString } from "./etcd/value-options.js";
 import { EtcdLease, requireTtl } from "./etcd-lease.js";
+import type { Guard } from "./etcd-types/guard.js";
 import { type Codec, codecs, runEncoder } from "./event/codecs.js";
 import type { EventValue } from "./event/contract.js";
 

@@ -6,10 +6,11 @@
 
 import type { IDisposable } from "cockatiel";
 import type { Etcd3 } from "etcd3";
-import { type EtcdLivenessOptions, resolveLivenessOptions } from "./etcd/liveness-options.js";
+import { resolveLivenessOptions } from "./etcd/liveness-options.js";
 import { probeOnce } from "./etcd/liveness-probe.js";
 import { type EtcdPort, portOf, requireEtcdClient } from "./etcd/port.js";
 import { observeRequestOutcomes } from "./etcd/request-outcomes.js";
+import type { EtcdLivenessOptions } from "./etcd-types/liveness-options.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
 

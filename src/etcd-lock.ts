@@ -9,10 +9,10 @@ import type { Etcd3, Namespace } from "etcd3";
 import { contend } from "./coordination/contend.js";
 import { HeldKey } from "./coordination/held-key.js";
 import type { OwnKey } from "./coordination/own-key.js";
-import type { Guard } from "./etcd/guard.js";
 import { requireEtcdClient } from "./etcd/port.js";
 import { requireString } from "./etcd/value-options.js";
 import { EtcdLease, requireTtl } from "./etcd-lease.js";
+import type { Guard } from "./etcd-types/guard.js";
 
 /** Options of {@link EtcdLock}. */
 export interface EtcdLockOptions {

@@ -13,13 +13,8 @@ import { RangeSync } from "./etcd/range-sync.js";
 import { RangeWatchSource, type SortedSnapshot } from "./etcd/range-watch-source.js";
 import { sealMap } from "./etcd/read-only-map.js";
 import { StatusSlot } from "./etcd/status-slot.js";
-import {
-  type DecodingOptions,
-  type EtcdValueOptions,
-  type OptionsFor,
-  requireString,
-  resolveOptions,
-} from "./etcd/value-options.js";
+import { requireString, resolveOptions } from "./etcd/value-options.js";
+import type { DecodingOptions, EtcdValueOptions, OptionsFor } from "./etcd-types/value-options.js";
 import type { WatchStatus } from "./etcd-types/watch-status.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";

@@ -12,17 +12,13 @@ import { portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
 import { RangeSync } from "./etcd/range-sync.js";
 import { StatusSlot } from "./etcd/status-slot.js";
-import {
-  type DecodingOptions,
-  type EtcdValueOptions,
-  type OptionsFor,
-  requireString,
-  resolveOptions,
-} from "./etcd/value-options.js";
-import type { WriteOptions, WriteResult } from "./etcd/write-options.js";
+import { requireString, resolveOptions } from "./etcd/value-options.js";
+import type { DecodingOptions, EtcdValueOptions, OptionsFor } from "./etcd-types/value-options.js";
 import type { WatchStatus } from "./etcd-types/watch-status.js";
+import type { WriteResult } from "./etcd-types/write-options.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
 import { LatestSlot } from "./event/latest-slot.js";
+import type { WriteOptions } from "./write-options.js";
 
 /**
  * One etcd key, decoded: `undefined` while the key is absent (never written, deleted,

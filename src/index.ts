@@ -4,14 +4,6 @@
  * @module
  */
 
-export type { Guard } from "./etcd/guard.js";
-export type { EtcdLivenessOptions } from "./etcd/liveness-options.js";
-export type {
-  DecodingOptions,
-  EtcdValueOptions,
-  OptionsFor,
-} from "./etcd/value-options.js";
-export type { WriteOptions, WriteResult } from "./etcd/write-options.js";
 export { createEtcdClient, RECOMMENDED_GRPC_OPTIONS } from "./etcd-client.js";
 export {
   type CampaignOptions,
@@ -40,7 +32,15 @@ export {
   type EtcdWatchMessage,
   type WatchEndReason,
 } from "./etcd-types/diagnostics.js";
+export type { Guard } from "./etcd-types/guard.js";
+export type { EtcdLivenessOptions } from "./etcd-types/liveness-options.js";
+export type {
+  DecodingOptions,
+  EtcdValueOptions,
+  OptionsFor,
+} from "./etcd-types/value-options.js";
 export type { WatchStatus } from "./etcd-types/watch-status.js";
+export type { WriteResult } from "./etcd-types/write-options.js";
 export { EtcdValue } from "./etcd-value.js";
 export { type Codec, codecs, type Encoder } from "./event/codecs.js";
 export type { EventValue, GetOptions, Watcher, WatchOptions } from "./event/contract.js";
@@ -68,3 +68,4 @@ export {
 } from "./event/errors.js";
 export { MemoryEtcd, type MemoryEtcdOptions } from "./memory-etcd/index.js";
 export { MemoryValue } from "./memory-value.js";
+export type { WriteOptions } from "./write-options.js";

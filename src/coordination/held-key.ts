@@ -6,7 +6,7 @@
  */
 
 import type { Etcd3, Namespace } from "etcd3";
-import type { Guard } from "../etcd/guard.js";
+import type { Guard } from "../etcd-types/guard.js";
 import type { LeaseLike, OwnKey } from "./own-key.js";
 import { fullKey, idempotentTxn } from "./txn.js";
 

@@ -6,18 +6,14 @@
  */
 
 import type { BackoffOptions } from "exponential-backoff";
+import type { WriteConditions, WriteResult } from "../etcd-types/write-options.js";
 import { type Encoder, runEncoder } from "../event/codecs.js";
 import { AmbiguousWriteError } from "../event/errors.js";
 import type { DecodeCache } from "./decode-cache.js";
 import type { EtcdPort } from "./port.js";
 import type { StoredKv } from "./range-read.js";
 import type { WatchTuning } from "./retry-policy.js";
-import {
-  type ParsedWriteOptions,
-  parseWriteOptions,
-  type WriteOptions,
-  type WriteResult,
-} from "./write-options.js";
+import { type ParsedWriteOptions, parseWriteOptions } from "./write-options.js";
 import { readKey, type SendOptions, sendWrite, sleep } from "./write-retry.js";
 import { buildWrite, type PlanOutcome, readWrite, type WritePlan } from "./write-txn.js";
 
@@ -61,7 +57,7 @@ export class KeyWriter<T> {
     this.#key = Buffer.concat([options.port.prefix, Buffer.from(options.key)]);
   }
 
-  async set(value: T | undefined, options?: WriteOptions): Promise<WriteResult<T>> {
+  async set(value: T | undefined, options?: WriteConditions): Promise<WriteResult<T>> {
     const encoder = this.#encoder("set");
     const parsed = parseWriteOptions(options, this.#options.port.prefix, true);
     const op = this.#operation(encoder, value, parsed);
@@ -76,7 +72,7 @@ export class KeyWriter<T> {
 
   async update(
     fn: (current: T | undefined) => T | undefined,
-    options?: Omit<WriteOptions, "ifRevision">,
+    options?: Omit<WriteConditions, "ifRevision">,
   ): Promise<WriteResult<T>> {
     const encoder = this.#encoder("update");
     if (typeof fn !== "function") {

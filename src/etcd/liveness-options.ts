@@ -1,25 +1,12 @@
 /**
- * Options of `EtcdLiveness`, their defaults and validation.
+ * Defaults and validation of `EtcdLiveness`'s options (the type:
+ * `src/etcd-types/liveness-options.ts`).
  *
  * @module
  */
 
+import type { EtcdLivenessOptions } from "../etcd-types/liveness-options.js";
 import { describeValue } from "../event/describe.js";
-
-/** Options of `EtcdLiveness`. All times are in milliseconds. */
-export interface EtcdLivenessOptions {
-  /**
-   * Time from the start of one probe to the start of the next; default 5000. A positive
-   * finite number, at most 2147483647 (the longest Node.js timer).
-   */
-  interval?: number;
-  /**
-   * How long a probe waits for etcd's answer before it counts as "no answer"; default
-   * `min(interval, 2000)`. A positive finite number, at most `interval`, so every probe
-   * has a result before the next one starts.
-   */
-  timeout?: number;
-}
 
 /** Default of {@link EtcdLivenessOptions.interval}. */
 export const DEFAULT_LIVENESS_INTERVAL = 5000;

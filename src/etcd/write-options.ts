@@ -1,73 +1,14 @@
 /**
- * Options and results of `EtcdValue.set` and `EtcdValue.update`, and their validation.
+ * Validation of a write's conditions (the types: `src/etcd-types/write-options.ts`).
  *
  * @module
  */
 
-// A type-only import from the value layer: the option names the public class.
-import type { EtcdLease } from "../etcd-lease.js";
-import type { Guard } from "./guard.js";
+import type { Guard } from "../etcd-types/guard.js";
+import type { LeaseRef, WriteConditions } from "../etcd-types/write-options.js";
 import { requireString } from "./value-options.js";
 
-/** Conditions and bounds of one write. */
-export interface WriteOptions {
-  /**
-   * Write only if the key's mod revision is this (the `revision` a watcher or a write
-   * reported); 0: only if the key is absent. A non-negative integer.
-   */
-  ifRevision?: number;
-  /**
-   * Write only while each guard's key exists with exactly that create revision: a lock
-   * handle or a leadership passed here makes the write apply only while it is held.
-   */
-  guard?: Guard | readonly Guard[];
-  /**
-   * Attach the key to this lease (puts only; a delete ignores it): the key goes when the
-   * lease is revoked or expires. A lease etcd no longer knows: `WriteFailedError`.
-   */
-  lease?: EtcdLease;
-  /**
-   * Bounds the wait: while etcd cannot be reached, a write waits and retries (see
-   * `EtcdValue.set`); aborting then rejects with `signal.reason` and nothing is written.
-   * Aborting while a request is out rejects with `AmbiguousWriteError` instead.
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * How a write ended:
- * - `ok: true`: applied; `revision` is the write's revision (a delete of an absent key,
- *   which changes nothing: the store's current revision; an `update` whose function
- *   returned the current value: the key's mod revision, 0 when absent).
- * - `reason: "revision"`: `ifRevision` did not match; `revision` and `value` are the
- *   key's now (0 and `undefined`: absent).
- * - `reason: "guard"`: a guard's key is gone or was re-created.
- */
-export type WriteResult<T> =
-  | {
-      /** Applied. */
-      ok: true;
-      /** The write's revision (see above for a no-op delete or update). */
-      revision: number;
-    }
-  | {
-      /** Not applied. */
-      ok: false;
-      /** `ifRevision` did not match. */
-      reason: "revision";
-      /** The key's mod revision now; 0: absent. */
-      revision: number;
-      /** The key's value now; `undefined`: absent. */
-      value: T | undefined;
-    }
-  | {
-      /** Not applied. */
-      ok: false;
-      /** A guard's key is gone or was re-created. */
-      reason: "guard";
-    };
-
-/** {@link WriteOptions}, checked, with keys as bytes with the namespace prefix. */
+/** {@link WriteConditions}, checked, with keys as bytes with the namespace prefix. */
 export interface ParsedWriteOptions {
   readonly ifRevision: number | undefined;
   readonly guards: readonly { readonly key: Buffer; readonly createRevision: number }[];
@@ -77,7 +18,7 @@ export interface ParsedWriteOptions {
 
 /** Checks `options`; throws a `TypeError` naming what is wrong. */
 export function parseWriteOptions(
-  options: WriteOptions | undefined,
+  options: WriteConditions | undefined,
   prefix: Buffer,
   allowIfRevision: boolean,
 ): ParsedWriteOptions {
@@ -105,7 +46,7 @@ export function parseWriteOptions(
       createRevision: one.createRevision,
     };
   });
-  if (lease !== undefined && !/^[0-9]+$/.test((lease as Partial<EtcdLease> | null)?.id ?? "")) {
+  if (lease !== undefined && !/^[0-9]+$/.test((lease as Partial<LeaseRef> | null)?.id ?? "")) {
     throw new TypeError("Expected `lease` to be an EtcdLease (its `id`: a decimal lease ID)");
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {

@@ -24,7 +24,8 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { setTimeout as delay } from "node:timers/promises";
 import test, { type ExecutionContext } from "ava";
 import { Etcd3, type IRequestOp } from "etcd3";
-import { type EtcdValueOptions, withInternal } from "../../src/etcd/value-options.js";
+import { withInternal } from "../../src/etcd/value-options.js";
+import type { EtcdValueOptions } from "../../src/etcd-types/value-options.js";
 import {
   createEtcdClient,
   type Decoder,

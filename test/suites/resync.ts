@@ -11,11 +11,8 @@
 
 import type { TestFn } from "ava";
 import type { Etcd3 } from "etcd3";
-import {
-  type EtcdValueOptions,
-  type InternalOptions,
-  withInternal,
-} from "../../src/etcd/value-options.js";
+import { type InternalOptions, withInternal } from "../../src/etcd/value-options.js";
+import type { EtcdValueOptions } from "../../src/etcd-types/value-options.js";
 import { decoders, EtcdRangeValue, EtcdValue } from "../../src/index.js";
 import type { Backend } from "../harness/backends.js";
 import { deadline } from "../helpers/faults.js";

@@ -1,9 +1,10 @@
 /**
  * The folder layout is the architecture, bottom up: `src/event/` (the contract and
- * shared machinery), `src/etcd-types/` (public etcd types: status, diagnostics),
- * `src/etcd/` (etcd internals), then the values at the top of `src/`. Each layer imports
- * only itself and the layers below; nothing imports the package barrel. This test fails
- * when an import points upward.
+ * shared machinery), `src/etcd-types/` (public etcd types: status, diagnostics, options,
+ * guards, write results), `src/etcd/` (etcd internals), `src/coordination/` (the
+ * machinery of locks and elections), then the values at the top of `src/`. Each layer
+ * imports only itself and the layers below, type-only imports included; nothing imports
+ * the package barrel. This test fails when an import points upward.
  */
 
 import { readdirSync, readFileSync } from "node:fs";
@@ -18,10 +19,9 @@ function sourceFiles(dir: string): string[] {
   );
 }
 
-function relativeImports(file: string, { runtimeOnly = false } = {}): string[] {
-  let text = readFileSync(file, "utf8");
-  // Type-only imports vanish at run time (`import type { … } from "…"`).
-  if (runtimeOnly) text = text.replace(/import type \{[^}]*\}\s*from\s*"[^"]+";/g, "");
+/** Every relative import and re-export of `file`, `import type` and `import("…")` included. */
+function relativeImports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
   return [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.[^"]+)"/g)].map((match) =>
     relative(srcRoot, resolve(file, "..", match[1] ?? "")),
   );
@@ -56,13 +56,24 @@ test("layering: src/etcd-types/ imports only src/event/ and itself", (t) => {
   }
 });
 
-// Run-time imports only: `write-options.ts` names the `EtcdLease` type of the values'
-// layer in the public `WriteOptions` (a type-only import, no run-time dependency).
-test("layering: src/etcd/ imports only src/event/, src/etcd-types/ and itself (at run time)", (t) => {
+test("layering: src/etcd/ imports only src/event/, src/etcd-types/ and itself", (t) => {
   for (const file of sourceFiles(join(srcRoot, "etcd"))) {
-    for (const target of relativeImports(file, { runtimeOnly: true })) {
+    for (const target of relativeImports(file)) {
       t.true(
         ["event/", "etcd-types/", "etcd/"].some((layer) => target.startsWith(layer)),
+        `${relative(srcRoot, file)} imports ${target}`,
+      );
+    }
+  }
+});
+
+test("layering: src/coordination/ imports only src/event/, src/etcd-types/, src/etcd/ and itself", (t) => {
+  for (const file of sourceFiles(join(srcRoot, "coordination"))) {
+    for (const target of relativeImports(file)) {
+      t.true(
+        ["event/", "etcd-types/", "etcd/", "coordination/"].some((layer) =>
+          target.startsWith(layer),
+        ),
         `${relative(srcRoot, file)} imports ${target}`,
       );
     }
