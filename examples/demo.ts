@@ -1,88 +1,97 @@
 /**
- * `npm run demo`: the config controller of `config-controller.ts`, driven by a
- * simulated operator who changes the config every 250 ms. Prints one line per value the
- * controller receives, then stops the controller and exits by itself (about 2 s).
+ * `npm run demo`: the controller story. Two replicas of the controller of
+ * `replicated-controller.ts`, each with its own client, elect a leader; the leader
+ * registers itself, hot-reloads the config an operator changes, and records each config
+ * it applies in a status written under its leadership; an observer lists the leader,
+ * the registry and the status. Then the leader is stopped (as on SIGTERM: it steps down)
+ * and the other replica takes over. Runs in about a second and exits by itself.
  *
- * Every run tells the same story: the config starts absent (the etcd key is deleted
- * first), and the operator makes each change only once the controller has handled the
- * previous one. (A real writer does not wait: latest wins, and a busy controller skips
- * to the newest config.) With `ETCD_ENDPOINTS` set to an address where etcd does not
- * answer, it prints one line saying so and what to do, and exits with code 1.
+ * etcd is `MemoryEtcd` (in this process) unless `ETCD_ENDPOINTS` is set (comma-separated
+ * client URLs); keys live under `/event-value-demo/`, deleted first. Every run prints the
+ * same lines: the demo takes each step once the previous one's effects are printed, and
+ * prints no revisions, lease IDs or timings. With `ETCD_ENDPOINTS` set to an address
+ * where etcd does not answer, it prints one line saying so and what to do, and exits
+ * with code 1.
  *
  * @module
  */
 
-import { setTimeout as sleep } from "node:timers/promises";
-import { type Etcd3, GRPCUnavailableError } from "etcd3";
+import { type Etcd3, GRPCUnavailableError, type Namespace } from "etcd3";
 import {
+  codecs,
   createEtcdClient,
-  decoders,
+  EtcdElection,
+  EtcdRangeValue,
   EtcdValue,
   type EventValue,
+  MemoryEtcd,
   MemoryValue,
 } from "../src/index.js";
-import { type AppConfig, formatConfig, runController } from "./config-controller.js";
+import { type AppConfig, formatConfig } from "./config-controller.js";
+import { type ControllerStatus, runReplica } from "./replicated-controller.js";
 
-/** Where the config lives: a value to watch, and a way to write it. */
+const prefix = "/event-value-demo/";
+
+/** Where etcd is: a new client per actor (its keys under `prefix`), and the end of it all. */
 interface Backend {
-  readonly value: EventValue<AppConfig | undefined>;
-  /** Writes `config` (`undefined` deletes it); resolves with the revision written. */
-  write(config: AppConfig | undefined): Promise<number>;
-  /** Releases what the backend holds (an etcd client). */
+  connect(): Namespace;
   close(): void;
 }
 
 // ---------------------------------------------------------------------------------------
-// Backend: the one place that decides where the config lives: etcd when ETCD_ENDPOINTS
-// is set (comma-separated URLs), else process memory. Both start with the config absent.
+// Backend: etcd at ETCD_ENDPOINTS, else MemoryEtcd. Both start with no key under prefix.
 // ---------------------------------------------------------------------------------------
-async function openBackend(): Promise<Backend | undefined> {
+async function openBackend(say: (line: string) => void): Promise<Backend | undefined> {
   const endpoints = process.env.ETCD_ENDPOINTS;
-  if (endpoints) return openEtcd(endpoints.split(","));
-  console.log("config in memory (set ETCD_ENDPOINTS to use etcd)");
-  const memory = new MemoryValue<AppConfig | undefined>(undefined);
-  return {
-    value: memory,
-    async write(config) {
-      memory.set(config);
-      return memory.revision;
-    },
-    close() {},
-  };
+  if (endpoints) return openEtcd(endpoints.split(","), say);
+  say("etcd in memory: MemoryEtcd (set ETCD_ENDPOINTS to use a real etcd)");
+  const etcd = new MemoryEtcd();
+  return clientsOf(
+    () => etcd.client(),
+    () => etcd.close(),
+  );
 }
 
-const key = "/event-value-demo/config";
 /** How long the first request to etcd may take before the demo gives up. */
 const firstAnswerMs = 5000;
 
-/**
- * The config as the etcd key `/event-value-demo/config`, JSON (the controller validates),
- * deleted first so that every run starts from the same state. `undefined`, after one
- * line on stderr, when etcd does not answer there.
- */
-async function openEtcd(hosts: string[]): Promise<Backend | undefined> {
-  console.log(`config in etcd at ${hosts.join(",")}, key ${key}`);
-  const client = createEtcdClient({ hosts });
+/** etcd at `hosts`, its keys under `prefix` deleted; `undefined`, after one line on stderr, when it does not answer. */
+async function openEtcd(
+  hosts: string[],
+  say: (line: string) => void,
+): Promise<Backend | undefined> {
+  say(`etcd at ${hosts.join(",")}, keys under ${prefix}`);
+  const first = createEtcdClient({ hosts });
   try {
-    await withinMs(client.delete().key(key).exec(), firstAnswerMs);
+    await withinMs(first.delete().prefix(prefix).exec(), firstAnswerMs); // a clean start
   } catch (error) {
-    client.close();
+    first.close();
     console.error(unreachable(hosts, error));
     return undefined;
   }
-  return {
-    value: new EtcdValue(client, key, { decoder: decoders.json<AppConfig>() }),
-    write: (config) => write(client, config),
-    close: () => client.close(),
+  let unused: Etcd3 | undefined = first;
+  const connect = (): Etcd3 => {
+    const client = unused ?? createEtcdClient({ hosts });
+    unused = undefined;
+    return client;
   };
+  return clientsOf(connect, () => {});
 }
 
-async function write(client: Etcd3, config: AppConfig | undefined): Promise<number> {
-  const response =
-    config === undefined
-      ? await client.delete().key(key).exec()
-      : await client.put(key).value(JSON.stringify(config)).exec();
-  return Number(response.header.revision);
+/** A backend whose clients come from `connect`, all closed by `close()`, then `end()`. */
+function clientsOf(connect: () => Etcd3, end: () => void): Backend {
+  const clients: Etcd3[] = [];
+  return {
+    connect() {
+      const client = connect();
+      clients.push(client);
+      return client.namespace(prefix);
+    },
+    close() {
+      for (const client of clients) client.close();
+      end();
+    },
+  };
 }
 
 /** `promise`, or a rejection after `ms` milliseconds without an answer. */
@@ -119,47 +128,152 @@ function unreachable(hosts: string[], error: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// The story: what the simulated operator writes, one change every `intervalMs`.
+// The story's printer: every line goes through `say`, and the demo waits for lines.
 // ---------------------------------------------------------------------------------------
-const script: (AppConfig | undefined)[] = [
-  { workers: 2, logLevel: "info" },
-  { workers: 4, logLevel: "info" },
-  { workers: 8, logLevel: "debug" },
-  { workers: 8, logLevel: "debug" }, // the same config again: a new revision, so a reload
-  undefined, // deleted: the controller keeps the last good config
-  { workers: 0, logLevel: "debug" }, // invalid: rejected, the last good config stays
-  { workers: 16, logLevel: "warn" },
-];
-const intervalMs = 250;
+/** How long the demo waits for one step's effect before it gives up (a stuck demo). */
+const stepMs = 10_000;
+
+class Story {
+  readonly #printed = new MemoryValue<readonly string[]>([]);
+
+  /** Prints `line` and records it. */
+  readonly say = (line: string): void => {
+    console.log(line);
+    this.#printed.update((lines = []) => [...lines, line]);
+  };
+
+  /** Resolves once `line` has been printed; rejects if it is not within `stepMs`. */
+  async printed(line: string): Promise<void> {
+    await using lines = this.#printed.watch();
+    await lines
+      .get({ filter: (all) => all.includes(line), signal: AbortSignal.timeout(stepMs) })
+      .catch((error: unknown) => {
+        throw new Error(`the demo stalled waiting for "${line}"`, { cause: error });
+      });
+  }
+}
+
+/** The value of `value` now: the first get of a new watcher, or the first that `filter` accepts. */
+async function current<T>(
+  value: EventValue<T>,
+  filter: (value: T) => boolean = () => true,
+): Promise<T> {
+  await using watcher = value.watch();
+  return await watcher.get({ filter, signal: AbortSignal.timeout(stepMs) });
+}
+
+/** Someone who watches the controllers from outside, with a client of its own. */
+class Observer {
+  readonly #leader;
+  readonly #candidates;
+  readonly #registry;
+  readonly #status;
+
+  constructor(client: Namespace) {
+    this.#leader = new EtcdElection(client, "leader", { codec: codecs.text }).leader();
+    this.#candidates = new EtcdRangeValue(client, { prefix: "leader/" }, { codec: codecs.text });
+    this.#registry = new EtcdRangeValue(client, { prefix: "replicas/" }, { codec: codecs.text });
+    this.#status = new EtcdValue(client, "status", { codec: codecs.json<ControllerStatus>() });
+  }
+
+  /** Waits until `count` replicas campaign, and names them (in name order). */
+  async candidates(count: number): Promise<string> {
+    const { entries } = await current(
+      this.#candidates.snapshots(),
+      (snapshot) => snapshot.entries.size === count,
+    );
+    return `observer: candidates ${[...entries.values()].sort().join(", ")}`;
+  }
+
+  /** The leader, the registered replicas and the status, as etcd has them now. */
+  async view(): Promise<string> {
+    const leader = await current(this.#leader);
+    const registry = await current(this.#registry.snapshots());
+    const status = await current(this.#status);
+    const registered = [...registry.entries.values()].join(", ") || "nobody";
+    const recorded =
+      status === undefined
+        ? "none"
+        : `${formatConfig(status.config)} by ${status.leader} (write #${status.writes})`;
+    return `observer: leader ${leader?.value ?? "none"}; registered ${registered}; status ${recorded}`;
+  }
+}
+
+/** A running replica: its stop button and its end. */
+interface Replica {
+  stop(): Promise<void>;
+}
+
+function startReplica(backend: Backend, name: string, story: Story): Replica {
+  const stopping = new AbortController();
+  const running = runReplica(backend.connect(), name, stopping.signal, story.say);
+  running.catch(() => {}); // awaited by stop(); this only avoids an unhandled rejection meanwhile
+  return {
+    async stop() {
+      stopping.abort();
+      await running;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// The story. Each step waits for the line that shows the previous step's effect.
+// ---------------------------------------------------------------------------------------
+const configs = {
+  first: { workers: 2, logLevel: "info" },
+  invalid: { workers: 0, logLevel: "info" }, // the leader keeps the last good config
+  second: { workers: 4, logLevel: "info" },
+  third: { workers: 8, logLevel: "debug" },
+} satisfies Record<string, AppConfig>;
 
 async function main(): Promise<void> {
-  const backend = await openBackend();
+  const story = new Story();
+  const say = story.say;
+  const backend = await openBackend(say);
   if (backend === undefined) {
     process.exitCode = 1;
     return;
   }
-  const stop = new AbortController();
-  const handled = new MemoryValue(0); // the revision the controller handled last
-  const controller = runController(backend.value, stop.signal, {
-    onEvent: (event) => handled.set(event.revision),
-  });
+  const replicas: Replica[] = [];
   try {
-    // Waits until the controller has handled `revision` (a filter), bounded in case it
-    // is stuck.
-    await using progress = handled.watch();
-    const handledUpTo = (revision: number) =>
-      progress.get({ filter: (last) => last >= revision, signal: AbortSignal.timeout(5000) });
-    await handledUpTo(1); // the initial state: the config is absent
-    for (const config of script) {
-      await sleep(intervalMs);
-      await handledUpTo(await backend.write(config));
-    }
+    const config = new EtcdValue(backend.connect(), "config", { codec: codecs.json<AppConfig>() });
+    const observer = new Observer(backend.connect());
+    const operator = async (next: AppConfig): Promise<void> => {
+      say(`operator: config ${formatConfig(next)}`);
+      await config.set(next);
+    };
+    const { first, invalid, second, third } = configs;
+
+    await operator(first);
+    const a = startReplica(backend, "replica-a", story);
+    replicas.push(a);
+    await story.printed(`replica-a: applied ${formatConfig(first)}, status written`);
+    const b = startReplica(backend, "replica-b", story);
+    replicas.push(b);
+    say(await observer.candidates(2)); // replica-b waits in line behind the leader
+    say(await observer.view());
+
+    await operator(invalid);
+    await story.printed(
+      `replica-a: config not applied (workers must be an integer from 1 to 64, got 0); keeping ${formatConfig(first)}`,
+    );
+    await operator(second);
+    await story.printed(`replica-a: applied ${formatConfig(second)}, status written`);
+
+    say("demo: stopping replica-a (as on SIGTERM)");
+    await a.stop(); // it deregisters, then resigns: replica-b leads
+    await story.printed(`replica-b: applied ${formatConfig(second)}, status written`);
+    say(await observer.view());
+
+    await operator(third);
+    await story.printed(`replica-b: applied ${formatConfig(third)}, status written`);
+    say("demo: stopping replica-b");
+    await b.stop();
+    say(await observer.view());
   } finally {
-    stop.abort(); // closes the controller's watcher: its loop ends normally
+    await Promise.allSettled(replicas.map((replica) => replica.stop()));
     backend.close();
   }
-  const result = await controller;
-  console.log(`stopped after ${result.reloads} reloads: ${formatConfig(result.config)}`);
 }
 
 await main();
