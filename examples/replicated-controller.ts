@@ -31,6 +31,7 @@ import {
 import { type AppConfig, formatConfig, validateConfig } from "./config-controller.js";
 // #endregion
 
+// #region status
 /** What the leader records at `status` after applying a config. */
 export interface ControllerStatus {
   /** The replica that applied `config`. */
@@ -39,6 +40,7 @@ export interface ControllerStatus {
   /** How many status writes so far, by every leader (each adds one). */
   writes: number;
 }
+// #endregion
 
 // #region campaign
 /**

@@ -2,25 +2,32 @@
 
 import test from "ava";
 import { withCluster } from "../harness/ava.js";
-import { DEMO_STORY, demoStory } from "../helpers/demo-story.js";
+import { checkStory, DEMO_STORY, demoStory } from "../helpers/demo-story.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
 
 const cluster = withCluster(test, { members: 1 });
 checkLeaks(test, cluster);
 
-test("demo: with ETCD_ENDPOINTS it tells the same story on every run, from a clean key", async (t) => {
+test("demo: with ETCD_ENDPOINTS it tells the same controller story on every run and leaves no election or registry key", async (t) => {
   const endpoints = cluster().endpoints.join(",");
   for (const run of [1, 2]) {
     const result = await runNode("examples/demo.ts", { ETCD_ENDPOINTS: endpoints });
     t.true(exitedByItself(result), `run ${run} must exit by itself: ${describeChild(result)}`);
-    t.regex(result.stdout, /^config in etcd at /, "uses the etcd backend");
-    const { lines, revisions } = demoStory(result.stdout);
-    t.deepEqual(lines, [...DEMO_STORY], `run ${run}: every change, in order, once`);
-    t.true(
-      revisions.every((revision, index) => index === 0 || revision > (revisions[index - 1] ?? 0)),
-      `run ${run}: revisions grow: ${revisions.join(", ")}`,
+    t.regex(result.stdout, /^etcd at .*, keys under \/event-value-demo\/\n/, "uses etcd");
+    const lines = demoStory(result.stdout);
+    const { leaders, violations } = checkStory(lines);
+    t.deepEqual(
+      violations,
+      [],
+      `run ${run}: one leader at a time, takeover after stop, status by the leader only`,
     );
+    t.deepEqual(leaders, ["replica-a", "replica-b"], `run ${run}: replica-b takes over`);
+    t.deepEqual(lines, [...DEMO_STORY], `run ${run}: the same lines as on MemoryEtcd`);
+  }
+  const client = cluster().client();
+  for (const prefix of ["/event-value-demo/leader/", "/event-value-demo/replicas/"]) {
+    t.deepEqual(await client.getAll().prefix(prefix).keys(), [], `nothing left under ${prefix}`);
   }
 });
 

@@ -20,7 +20,7 @@ import {
   runController,
 } from "../../examples/config-controller.js";
 import { MemoryValue } from "../../src/index.js";
-import { DEMO_STORY, demoStory } from "../helpers/demo-story.js";
+import { checkStory, DEMO_STORY, demoStory } from "../helpers/demo-story.js";
 import { flush } from "../helpers/pending.js";
 import { describeChild, exitedByItself, runNode } from "../helpers/run-node.js";
 
@@ -38,13 +38,19 @@ for (const [file, expected] of [
   });
 }
 
-test("demo: in memory it tells the story, revisions 1 to 8, and exits by itself", async (t) => {
+test("demo: on MemoryEtcd it tells the controller story, one leader at a time, and exits by itself", async (t) => {
   const result = await runNode("examples/demo.ts");
   t.true(exitedByItself(result), `must exit by itself with code 0: ${describeChild(result)}`);
-  t.regex(result.stdout, /^config in memory /, "uses the memory backend");
-  const { lines, revisions } = demoStory(result.stdout);
-  t.deepEqual(lines, [...DEMO_STORY], "every change, in order, once");
-  t.deepEqual(revisions, [1, 2, 3, 4, 5, 6, 7, 8], "a MemoryValue numbers its values 1, 2, 3…");
+  t.regex(result.stdout, /^etcd in memory: MemoryEtcd /, "uses the embedded MemoryEtcd");
+  const lines = demoStory(result.stdout);
+  const { leaders, violations } = checkStory(lines);
+  t.deepEqual(
+    violations,
+    [],
+    "one leader at a time, takeover after stop, status by the leader only",
+  );
+  t.deepEqual(leaders, ["replica-a", "replica-b"], "replica-b takes over after replica-a stops");
+  t.deepEqual(lines, [...DEMO_STORY], "the same lines on every run");
 });
 
 test("demo: etcd unreachable at ETCD_ENDPOINTS is one line on stderr saying what to do, exit code 1", async (t) => {
@@ -119,6 +125,7 @@ test("README: every TypeScript block is a copy of example regions", (t) => {
     "examples/decoders.ts",
     "examples/etcd-value.ts",
     "examples/coordination.ts",
+    "examples/replicated-controller.ts",
     "examples/memory-etcd-controller.ts",
   ]) {
     for (const name of regionsOf(file).keys()) {
