@@ -1,6 +1,8 @@
 /**
  * A config hot-reload controller written against `EventValue`, not against a backend:
- * production hands it an `EtcdValue`, the demo and the unit tests a `MemoryValue`.
+ * production hands it an `EtcdValue`, the unit tests (test/unit/examples.test.ts) a
+ * `MemoryValue`. The demo's replicas (replicated-controller.ts) share its `AppConfig`,
+ * `validateConfig` and `formatConfig`.
  *
  * It watches the config with `for await`, validates each value, applies the good ones
  * and keeps the last good one when the config is absent or invalid. It watches with

@@ -4,7 +4,7 @@
  * registers itself, hot-reloads the config an operator changes, and records each config
  * it applies in a status written under its leadership; an observer lists the leader,
  * the registry and the status. Then the leader is stopped (as on SIGTERM: it steps down)
- * and the other replica takes over. Runs in about a second and exits by itself.
+ * and the other replica takes over. Runs in a few seconds and exits by itself.
  *
  * etcd is `MemoryEtcd` (in this process) unless `ETCD_ENDPOINTS` is set (comma-separated
  * client URLs); keys live under `/event-value-demo/`, deleted first. Every run prints the
@@ -55,27 +55,28 @@ async function openBackend(say: (line: string) => void): Promise<Backend | undef
 /** How long the first request to etcd may take before the demo gives up. */
 const firstAnswerMs = 5000;
 
-/** etcd at `hosts`, its keys under `prefix` deleted; `undefined`, after one line on stderr, when it does not answer. */
+/**
+ * etcd at `hosts`, with its keys under `prefix` deleted first; `undefined`, after one
+ * line on stderr, when etcd does not answer there.
+ */
 async function openEtcd(
   hosts: string[],
   say: (line: string) => void,
 ): Promise<Backend | undefined> {
   say(`etcd at ${hosts.join(",")}, keys under ${prefix}`);
-  const first = createEtcdClient({ hosts });
+  const cleaner = createEtcdClient({ hosts });
   try {
-    await withinMs(first.delete().prefix(prefix).exec(), firstAnswerMs); // a clean start
+    await withinMs(cleaner.delete().prefix(prefix).exec(), firstAnswerMs); // a clean start
   } catch (error) {
-    first.close();
     console.error(unreachable(hosts, error));
     return undefined;
+  } finally {
+    cleaner.close();
   }
-  let unused: Etcd3 | undefined = first;
-  const connect = (): Etcd3 => {
-    const client = unused ?? createEtcdClient({ hosts });
-    unused = undefined;
-    return client;
-  };
-  return clientsOf(connect, () => {});
+  return clientsOf(
+    () => createEtcdClient({ hosts }),
+    () => {},
+  );
 }
 
 /** A backend whose clients come from `connect`, all closed by `close()`, then `end()`. */
