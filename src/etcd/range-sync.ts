@@ -2,7 +2,10 @@
  * Keeps a local copy of an etcd key range in step with etcd: read at revision R, watch
  * from R+1 (on the client's shared watch streams), apply whole responses, and read again
  * (reporting the difference) whenever the watch cannot resume (compaction, data loss).
- * Shared by every watcher of one value.
+ * Shared by every watcher of one value. This file is the loop that connects, retries
+ * and reports; the state it keeps and its arithmetic are in `range-state.ts` and
+ * `resync-diff.ts`, one run's state in `range-run.ts`, the paged read in
+ * `range-read.ts`, the check of a member behind in `member-behind.ts`.
  *
  * @module
  */
@@ -11,14 +14,17 @@ import { EtcdInvalidAuthTokenError, GRPCOutOfRangeError, type IWatchResponse } f
 import type { BackoffOptions } from "exponential-backoff";
 import { publishWatchEvent } from "../etcd-types/diagnostics.js";
 import type { WatchStatus } from "../etcd-types/watch-status.js";
-import { CompactedError, MemberBehindError, WatchFailedError } from "../event/errors.js";
+import { CompactedError, WatchFailedError } from "../event/errors.js";
 import { RetryStopped, retryWithBackoff } from "./backoff.js";
 import { isEtcdError, isPermanentFailure } from "./classify.js";
-import { type KeyRange, keyId } from "./key-range.js";
+import type { KeyRange } from "./key-range.js";
+import { memberBehind } from "./member-behind.js";
 import { PageSizer } from "./page-sizer.js";
 import type { EtcdPort, WatchStreamPort } from "./port.js";
-import { readRange, type StoredKv, toStoredKv } from "./range-read.js";
-import { applyRead, historyLost, type SyncedChange } from "./resync-diff.js";
+import { readRange, type StoredKv } from "./range-read.js";
+import { Run } from "./range-run.js";
+import { RangeState } from "./range-state.js";
+import type { SyncedChange } from "./resync-diff.js";
 import { DEFAULT_BACKOFF, type WatchTuning } from "./retry-policy.js";
 import type { StreamEnd, StreamWatch } from "./shared-stream.js";
 import { withSoftTimeout } from "./soft-timeout.js";
@@ -69,83 +75,41 @@ export interface RangeSyncOptions {
 const SHORT_LIVED_MS = 1000;
 
 /**
- * The state of one run, from `start()` to `stop()` (or a failure). A request of a
- * stopped run that settles late writes only here, never into the next run.
- */
-class Run {
-  readonly #abort = new AbortController();
-  /** The range must be read before the next watch. */
-  needRead = true;
-  /**
-   * When the watch was compacted: the compaction's revision, the oldest state etcd still
-   * holds. The resync reads there and watches from the next revision, so every change
-   * still in etcd's history arrives as it was made; only what compaction discarded is
-   * summed up as a difference. Undefined: read at the current revision.
-   */
-  readAt: number | undefined;
-  /** The auth token expired: a unary request refreshes it before the next watch. */
-  refreshAuth = false;
-  /** A watch of this run was live once: later faults are `stale`, not `connecting`. */
-  everLive = false;
-  watch: StreamWatch | undefined;
-
-  /** Aborted when the run ends: cancels the retry delay. */
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-
-  get current(): boolean {
-    return !this.#abort.signal.aborted;
-  }
-
-  end(): void {
-    this.#abort.abort();
-    this.watch?.close();
-    this.watch = undefined;
-  }
-}
-
-/**
- * The state of one key range, kept current while started.
- *
- * Revisions: the library owns its resume revision (the revision after the last event it
- * applied), never etcd3's, and drops events below it, so delivery across reconnects is
- * exactly once. Revisions reported to the listener are etcd's, plus an offset that is 0
- * until etcd's history is ever seen replaced (see `applyRead`): a new cluster id, or a
- * store revision below the one applied, confirmed by a linearizable read when a new
- * watch's member reports it (a member that is merely behind is avoided instead, see
- * `MemberBehindError`).
+ * The state of one key range ({@link RangeState}), kept current while started: each run
+ * ({@link Run}) reads, watches on the client's shared streams, retries transient faults
+ * with backoff, and resyncs when the watch cannot resume. Revisions are the state's:
+ * exactly once across reconnects, never going backwards for watchers, even after etcd's
+ * history was replaced (a new cluster id, or a store revision below the one applied,
+ * confirmed by a linearizable read when a new watch's member reports it: a member that
+ * is merely behind is avoided instead, see `memberBehind`).
  */
 export class RangeSync {
   readonly #options: RangeSyncOptions;
   readonly #status = new StatusTracker();
-  #entries = new Map<string, StoredKv>();
-  #resume = 0;
-  #offset = 0;
-  /** The cluster the state was read from; "" before the first read. */
-  #clusterId = "";
+  readonly #state: RangeState;
   #run: Run | undefined;
   /** Page sizes of this range, remembered across reads (resyncs start from them). */
   readonly #sizer: PageSizer;
 
   constructor(options: RangeSyncOptions) {
     this.#options = options;
+    this.#state = new RangeState(options.port.prefix);
     this.#sizer = new PageSizer(options.tuning.pageSize);
   }
 
   /** The present keys and their values, by key id. Replaced on each read: don't keep. */
   get entries(): ReadonlyMap<string, StoredKv> {
-    return this.#entries;
+    return this.#state.entries;
   }
 
   /** The state's revision as reported to watchers; 0 before the first read. */
   get revision(): number {
-    return this.#resume === 0 ? 0 : this.#resume - 1 + this.#offset;
+    return this.#state.revision;
   }
 
   /** A stored value's revision as reported to watchers (etcd's plus the offset). */
   revisionOf(kv: StoredKv): number {
-    return kv.modRevision + this.#offset;
+    return this.#state.revisionOf(kv);
   }
 
   /** Starts reading and watching (no-op when running). */
@@ -164,7 +128,7 @@ export class RangeSync {
   stop(): void {
     this.#run?.end();
     this.#run = undefined;
-    this.#entries = new Map();
+    this.#state.clearEntries();
     this.#report({ state: "connecting" });
   }
 
@@ -198,10 +162,10 @@ export class RangeSync {
       }
       run.watch = watch;
       const { target } = this.#options;
-      publishWatchEvent({ type: "watch-created", target, startRevision: this.#resume });
+      publishWatchEvent({ type: "watch-created", target, startRevision: this.#state.resume });
       const createdAt = performance.now();
       run.everLive = true;
-      this.#report({ state: "live", revision: this.#resume + this.#offset });
+      this.#report({ state: "live", revision: this.#state.resumeRevision });
       const end = await watch.ended;
       publishWatchEvent({ type: "watch-ended", target, reason: end.reason });
       if (!run.current) return;
@@ -258,7 +222,7 @@ export class RangeSync {
       watch = await watchHub(port).attach(
         {
           range,
-          startRevision: this.#resume,
+          startRevision: this.#state.resume,
           onResponse: (response, from) => {
             if (run.current) this.#applyResponse(run, response, from);
           },
@@ -276,48 +240,27 @@ export class RangeSync {
       watch.close();
       throw new RetryStopped();
     }
-    const lost = historyLost(this.#state(), watch.clusterId, watch.createdRevision);
+    const lost = this.#state.historyLost(watch.clusterId, watch.createdRevision);
     if (lost !== undefined) {
       // The watch would wait for revisions long gone, or deliver another history.
       watch.close();
-      if (watch.clusterId === this.#clusterId && (await this.#clusterHasApplied(run))) {
-        // Only this member is behind (restarting, just thawed, or cut off from the
-        // leader): the history is intact, and a resync would sum up changes etcd still
-        // holds. Avoid the member and watch again from the resume revision.
-        if (watch.member !== undefined) port.suspect(watch.member);
-        throw new MemberBehindError(watch.member, watch.createdRevision, this.#resume - 1);
-      }
+      // A member merely behind: avoid it and watch again from the resume revision (a
+      // resync would sum up changes etcd still holds).
+      const behind = await memberBehind(
+        port,
+        range,
+        tuning.readTimeoutMs,
+        this.#state,
+        watch,
+        run.signal,
+      );
+      if (behind !== undefined) throw behind;
       run.needRead = true;
       run.readAt = undefined;
       throw lost;
     }
     this.#options.hooks?.watchCreated?.(watch.call, watch.member);
     return watch;
-  }
-
-  #state() {
-    return {
-      entries: this.#entries,
-      resume: this.#resume,
-      offset: this.#offset,
-      clusterId: this.#clusterId,
-    };
-  }
-
-  /**
-   * Whether the cluster, asked by a linearizable read, is at or past the revision already
-   * applied, in the same history: then a member answering below it is merely behind.
-   */
-  async #clusterHasApplied(run: Run): Promise<boolean> {
-    const { port, range, tuning } = this.#options;
-    const response = await withSoftTimeout(
-      port.range({ key: range.start, count_only: true }),
-      tuning.readTimeoutMs,
-      "etcd revision read",
-    );
-    if (!run.current) throw new RetryStopped();
-    const { cluster_id: clusterId, revision } = response.header;
-    return clusterId === this.#clusterId && Number(revision) >= this.#resume - 1;
   }
 
   async #read(run: Run): Promise<void> {
@@ -340,11 +283,7 @@ export class RangeSync {
       throw error;
     }
     if (!run.current) throw new RetryStopped();
-    const applied = applyRead(this.#state(), read, port.prefix);
-    this.#entries = applied.entries;
-    this.#resume = applied.resume;
-    this.#offset = applied.offset;
-    this.#clusterId = applied.clusterId;
+    const applied = this.#state.applyRead(read);
     run.needRead = false;
     run.readAt = undefined;
     const { listener, target } = this.#options;
@@ -356,7 +295,7 @@ export class RangeSync {
 
   #applyResponse(run: Run, response: IWatchResponse, watch: StreamWatch): void {
     const header = Number(response.header.revision);
-    const lost = historyLost(this.#state(), response.header.cluster_id, header);
+    const lost = this.#state.historyLost(response.header.cluster_id, header);
     if (lost !== undefined) {
       run.needRead = true;
       run.readAt = undefined;
@@ -364,40 +303,16 @@ export class RangeSync {
       watch.close();
       return;
     }
-    if (response.events.length === 0) {
-      // A progress notification of this watch: every revision up to `header` was
-      // delivered. (Answers to progress requests never reach here: see SharedStream.)
-      if (header + 1 > this.#resume) this.#resume = header + 1;
-      return;
-    }
-    const { prefix } = this.#options.port;
-    const offset = this.#offset;
-    const changes: SyncedChange[] = [];
-    let last = 0;
-    for (const event of response.events) {
-      const revision = Number(event.kv.mod_revision);
-      if (revision < this.#resume) continue; // delivered before a reconnect
-      const key = keyId(prefix, event.kv.key);
-      if (event.type === "Delete") {
-        this.#entries.delete(key);
-        changes.push({ key, kv: undefined, revision: revision + offset });
-      } else {
-        const kv = toStoredKv(event.kv);
-        this.#entries.set(key, kv);
-        changes.push({ key, kv, revision: revision + offset });
-      }
-      last = revision;
-    }
-    if (changes.length === 0) return;
-    this.#resume = last + 1;
-    this.#options.listener.onChanges(changes, last + offset);
+    // (Answers to progress requests never reach here: see SharedStream.)
+    const applied = this.#state.applyResponse(response);
+    if (applied !== undefined) this.#options.listener.onChanges(applied.changes, applied.revision);
   }
 
   #transientError(run: Run, error: unknown): void {
     if (isEtcdError(error, EtcdInvalidAuthTokenError)) run.refreshAuth = true;
     this.#report({
       state: run.everLive ? "stale" : "connecting",
-      ...(this.#resume > 0 ? { revision: this.#resume + this.#offset } : {}),
+      ...(this.#state.resume > 0 ? { revision: this.#state.resumeRevision } : {}),
       error,
     });
   }
