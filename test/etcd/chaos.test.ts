@@ -40,6 +40,7 @@ import {
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { proxyMembers, type TcpProxy } from "../harness/tcp-proxy.js";
+import { type Compaction, repairAll, runSchedule } from "../helpers/chaos-faults.js";
 import {
   type FinalState,
   KeyRecorder,
@@ -47,14 +48,7 @@ import {
   SnapshotRecorder,
   type WatcherUnderTest,
 } from "../helpers/chaos-recorders.js";
-import {
-  type Action,
-  describeAction,
-  formatSchedule,
-  makeSchedule,
-  Random,
-  type Step,
-} from "../helpers/chaos-schedule.js";
+import { formatSchedule, makeSchedule, Random } from "../helpers/chaos-schedule.js";
 import { deadline } from "../helpers/faults.js";
 
 /** Seeds run by `npm test`; `CHAOS_SEED` runs that one seed instead. */
@@ -77,6 +71,7 @@ let proxies: TcpProxy[] = [];
 test.after.always(async () => {
   await Promise.all(proxies.map((proxy) => proxy.close()));
 });
+const target = () => ({ cluster: cluster(), proxies });
 
 const seeds = process.env.CHAOS_SEED === undefined ? CI_SEEDS : [Number(process.env.CHAOS_SEED)];
 for (const seed of seeds) {
@@ -97,7 +92,7 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
     `seed ${seed} (repeat: ${repeat})\nschedule:\n${formatSchedule(schedule, ran)}`;
   t.timeout(RUN_BOUND_MS, `seed ${seed}: the run's bound (repeat: ${repeat})`);
   t.log(`seed ${seed}; repeat with: ${repeat}\nplanned schedule:\n${formatSchedule(schedule)}`);
-  t.teardown(repairAll);
+  t.teardown(() => repairAll(target()));
   const events = countWatchEvents();
   t.teardown(events.stop);
 
@@ -142,8 +137,7 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
   });
 
   const writers = new Writers(writes, keys, seed);
-  /** The highest revision compacted so far (changes at or below it may be summed up). */
-  const compaction = { upTo: 0 };
+  const compaction: Compaction = { upTo: 0 };
   const initial = await readFinal(writes, prefix, writers, compaction);
   const late = await convergeAll(recorders, initial, Date.now() + CONVERGE_MS);
   if (late.length > 0) {
@@ -154,11 +148,7 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
   // The faults.
   writers.start();
   const faultsFrom = Date.now();
-  for (const [i, step] of schedule.entries()) {
-    ran[i] = Date.now() - faultsFrom;
-    await perform(t, step, compaction);
-    if (step.pauseMs > 0) await delay(step.pauseMs); // the schedule's own timing
-  }
+  await runSchedule(target(), schedule, ran, compaction, (line) => t.log(line));
   const healedAt = Date.now();
   await cluster().waitHealthy();
   await writers.stop();
@@ -278,44 +268,6 @@ function countWatchEvents(): { summary(): string; stop(): void } {
     summary: () => [...counts].map(([name, n]) => `${n} ${name}`).join(", "),
     stop: () => unsubscribe(ETCD_WATCH_CHANNEL, listener),
   };
-}
-
-/** Runs one step of the schedule. */
-async function perform(
-  t: ExecutionContext,
-  step: Step,
-  compaction: { upTo: number },
-): Promise<void> {
-  const action: Action = step.action;
-  switch (action.kind) {
-    case "kill":
-      return cluster().members[action.member]!.kill();
-    case "restart":
-      return cluster().members[action.member]!.restart();
-    case "freeze":
-      return cluster().members[action.member]!.freeze();
-    case "thaw":
-      return cluster().members[action.member]!.thaw();
-    case "link":
-      return proxies[action.member]!.setMode(action.mode);
-    case "compact":
-      try {
-        compaction.upTo = Math.max(compaction.upTo, await cluster().compact());
-      } catch (error) {
-        // Not what is under test: a compaction racing a member's death may fail.
-        t.log(`${describeAction(action)} failed: ${String(error)}`);
-      }
-  }
-}
-
-/** Every member up, every link passing (after a failed run too, for the next seed). */
-async function repairAll(): Promise<void> {
-  for (const proxy of proxies) proxy.setMode("pass");
-  for (const member of cluster().members) {
-    member.thaw();
-    if (!member.running) await member.restart();
-  }
-  await cluster().waitHealthy();
 }
 
 /** Waits for every recorder at once; the mismatches left at `until` (a `Date.now()`). */
