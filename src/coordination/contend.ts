@@ -5,11 +5,13 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Etcd3, Namespace } from "etcd3";
 import { removeOwnKey } from "./held-key.js";
 import { claimLine, type LeaseLike, OwnKey } from "./own-key.js";
 import { enqueue, waitForTurn } from "./queue.js";
 import { abortable } from "./retry.js";
+import { fullKey, idempotentTxn } from "./txn.js";
 
 /** Settings of {@link contend}. */
 export interface ContendOptions {
@@ -47,17 +49,25 @@ export async function contend(options: ContendOptions): Promise<Contended | unde
   signal?.throwIfAborted();
   const ownsLease = typeof options.lease === "function";
   const lease =
-    typeof options.lease === "function" ? await abortable(options.lease(), signal) : options.lease;
+    typeof options.lease === "function"
+      ? await grantUnlessAborted(options.lease(), signal)
+      : options.lease;
   let own: OwnKey | undefined;
   try {
     lease.signal.throwIfAborted();
     const key = `${name}/${lease.hexId}`;
     const unclaim = claimLine(lease, client.prefix.toString("latin1") + name, what);
     let enqueued: Awaited<ReturnType<typeof enqueue>>;
+    const sent: Promise<unknown>[] = [];
     try {
       const stop = signal === undefined ? lease.signal : AbortSignal.any([signal, lease.signal]);
-      enqueued = await enqueue(client, name, key, value, lease.id, stop);
+      enqueued = await enqueue(client, name, key, value, lease.id, stop, sent);
     } catch (error) {
+      // The put may have been applied with its answer lost (P9), or be applied still by
+      // an attempt given up on (etcd3 retries it itself): under the caller's lease, which
+      // lives on, our key would block the line. (A lease we granted is revoked below,
+      // with the key, and a late put under it fails.)
+      if (!ownsLease) await removeKeyOfLease(client, key, lease.id, sent);
       unclaim();
       throw error;
     }
@@ -84,4 +94,48 @@ export async function contend(options: ContendOptions): Promise<Contended | unde
     await cleanup?.catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The lease `granting` resolves with; when `signal` aborts first, rejects with its reason
+ * and revokes the lease once etcd grants it (else it would be kept alive, unused, for as
+ * long as the client lives).
+ */
+async function grantUnlessAborted(
+  granting: Promise<LeaseLike>,
+  signal: AbortSignal | undefined,
+): Promise<LeaseLike> {
+  try {
+    return await abortable(granting, signal);
+  } catch (error) {
+    granting.then((lease) => lease.revoke()).catch(() => {});
+    throw error;
+  }
+}
+
+/** Bound on waiting for the enqueue's attempts to settle before removing its key, in ms. */
+const SETTLE_MS = 10_000;
+
+/**
+ * Once every attempt in `sent` has settled (bound: {@link SETTLE_MS}; a later one could
+ * still write the key), deletes `key` if it lives under `lease` (`If Lease(key) == lease
+ * Then Delete`): the key embeds the lease ID, and the lease is still claimed for this
+ * line, so such a key can only be the one our own put wrote. Retried through transient
+ * faults; never rejects.
+ */
+async function removeKeyOfLease(
+  client: Etcd3 | Namespace,
+  key: string,
+  lease: string,
+  sent: readonly Promise<unknown>[],
+): Promise<void> {
+  await Promise.race([Promise.allSettled(sent), sleep(SETTLE_MS, undefined, { ref: false })]);
+  await idempotentTxn(
+    client,
+    {
+      compare: [{ key: fullKey(client, key), target: "Lease", result: "Equal", lease }],
+      success: [{ request_delete_range: { key: fullKey(client, key) } }],
+    },
+    `etcd removal of ${JSON.stringify(key)} after a failed enqueue`,
+  ).catch(() => {});
 }

@@ -31,7 +31,7 @@ export interface Enqueued {
 /**
  * Writes `key` (`${name}/${hex lease}`) under `lease` unless it exists, in one
  * transaction that also reads the first key in line. Idempotent (retried through
- * transient faults until `signal` aborts).
+ * transient faults until `signal` aborts). Each attempt sent is added to `sent`.
  */
 export async function enqueue(
   client: Etcd3 | Namespace,
@@ -40,6 +40,7 @@ export async function enqueue(
   value: Buffer,
   lease: string,
   signal: AbortSignal | undefined,
+  sent: Promise<unknown>[] = [],
 ): Promise<Enqueued> {
   const prefix = `${name}/`;
   const firstInLine = {
@@ -62,6 +63,7 @@ export async function enqueue(
     },
     `etcd enqueue of ${JSON.stringify(key)}`,
     signal,
+    sent,
   );
   const existing = response.succeeded ? undefined : rangeResult(response, 0);
   const createRevision = Number(existing?.create_revision ?? response.header.revision);

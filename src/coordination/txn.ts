@@ -26,15 +26,22 @@ export function userKey(client: Etcd3 | Namespace, kv: IKeyValue): string {
 /**
  * Sends `request`, retrying transient faults until `signal` aborts. Only for
  * transactions that are idempotent: every coordination transaction compares the key's
- * create revision, so a repeat of one that was applied changes nothing more.
+ * create revision, so a repeat of one that was applied changes nothing more. Each
+ * attempt is added to `sent` (an attempt given up on may still be applied later).
  */
 export function idempotentTxn(
   client: Etcd3 | Namespace,
   request: ITxnRequest,
   what: string,
   signal?: AbortSignal,
+  sent?: Promise<unknown>[],
 ): Promise<ITxnResponse> {
-  return retryTransient(() => client.kv.txn(request), { signal, what });
+  const attempt = (): Promise<ITxnResponse> => {
+    const response = client.kv.txn(request);
+    sent?.push(response);
+    return response;
+  };
+  return retryTransient(attempt, { signal, what });
 }
 
 /** The first key-value of the `index`th response (a range), if any. */
