@@ -10,6 +10,10 @@ import { withBackends } from "../harness/backends.js";
 import { keysUnder, untilKeys } from "../helpers/coordination.js";
 import { isPending } from "../helpers/pending.js";
 
+/**
+ * Acquisitions per contender in the exclusion test. The issue's size is 50
+ * (`LOCK_ROUNDS=50`: about 20 s per backend on 2 busy cores, against 5 s for 10).
+ */
 const ROUNDS = Number(process.env.LOCK_ROUNDS ?? 10);
 
 /** TTL of the tests' leases, in s: see election.test.ts. */
