@@ -4,18 +4,24 @@
  * - Suites: the library's etcd suites that run on both stores from one definition
  *   (test/etcd/etcd-value.test.ts, range-value.test.ts, faults-backends.test.ts: the
  *   watcher contract for EtcdValue and EtcdRangeValue, the value and range tests, the
- *   faults), each side a child `ava` run of those files with `EVENT_VALUE_BACKENDS=memory`
- *   or `=etcd`, rounds alternating which side goes first. The figure is the child's wall
- *   time, from spawn to exit: ava's start (the same for both) and, on etcd, the member's
- *   start and stop are part of it, as they are of a test run.
+ *   faults), each side a child `ava --serial --concurrency=1` run of those files with
+ *   `EVENT_VALUE_BACKENDS=memory` or `=etcd`, rounds alternating which side goes first.
+ *   The figure is the time the tests themselves take: each test's body timed by the
+ *   harness (`EVENT_VALUE_TEST_TIMES`, test/harness/test-times.ts), summed. Not in it:
+ *   ava's and tsx's start, the member's start and stop (the twin's: its construction),
+ *   hooks such as the leak checks. Serial, so that a test's time is its own, not that
+ *   of the tests running beside it.
  * - Latency: row 4's sequential put→get latency, an `EtcdValue` watcher doing `await
  *   get()` in a loop, on a `MemoryEtcd` client (ours) and on the etcd member's client
  *   (the baseline), alternating rounds, the same code on both.
  */
 
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { MemoryEtcd } from "../src/index.js";
+import type { TestTime } from "../test/harness/test-times.js";
 import { alternate, type BenchEtcd, type EtcdSizes, now, percentile } from "./etcd-common.js";
 import { latencyRound, oursConsumer } from "./etcd-latency.js";
 import { fmt, median, type Row, ratioAtMostRow } from "./report.js";
@@ -28,18 +34,28 @@ const SUITES = [
   "test/etcd/faults-backends.test.ts",
 ];
 
-/** Runs the suites on `backend` in a child ava; resolves with its wall time in ms. */
-function suiteRun(backend: "memory" | "etcd", match: string | undefined): Promise<number> {
+/** One child run: each test's time (ms) by title, and the run's wall time. */
+interface SuiteRun {
+  readonly tests: ReadonlyMap<string, number>;
+  readonly wallMs: number;
+}
+
+/** Runs the suites on `backend` in a child ava, serially; resolves with each test's time. */
+function suiteRun(backend: "memory" | "etcd", match: string | undefined): Promise<SuiteRun> {
+  const dir = mkdtempSync(join(tmpdir(), "event-value-row13-"));
+  const times = join(dir, "times.jsonl");
   const args = [
     resolve(ROOT, "node_modules/ava/entrypoints/cli.mjs"),
+    "--serial",
+    "--concurrency=1",
     ...(match === undefined ? SUITES : SUITES.slice(0, 1)),
     ...(match === undefined ? [] : ["--match", match]),
   ];
   const start = now();
-  return new Promise((done, fail) => {
+  return new Promise<SuiteRun>((done, fail) => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, EVENT_VALUE_BACKENDS: backend },
+      env: { ...process.env, EVENT_VALUE_BACKENDS: backend, EVENT_VALUE_TEST_TIMES: times },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -51,12 +67,40 @@ function suiteRun(backend: "memory" | "etcd", match: string | undefined): Promis
     });
     child.on("error", fail);
     child.on("exit", (code) => {
-      const elapsed = now() - start;
-      if (code === 0) done(elapsed);
-      else
+      const wallMs = now() - start;
+      if (code !== 0) {
         fail(new Error(`the suites failed on ${backend} (exit ${code}):\n${output.slice(-4000)}`));
+        return;
+      }
+      const tests = new Map<string, number>();
+      for (const line of readFileSync(times, "utf8").split("\n")) {
+        if (line === "") continue;
+        const time = JSON.parse(line) as TestTime;
+        tests.set(time.title, (tests.get(time.title) ?? 0) + time.ms);
+      }
+      done({ tests, wallMs });
     });
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** The sum of a run's test times, in ms. */
+function total(run: SuiteRun): number {
+  let sum = 0;
+  for (const ms of run.tests.values()) sum += ms;
+  return sum;
+}
+
+/** The `count` tests with the largest median time over `runs`, as "title ms" parts. */
+function slowest(runs: readonly SuiteRun[], count: number): string[] {
+  const titles = new Set(runs.flatMap((run) => [...run.tests.keys()]));
+  return [...titles]
+    .map((title) => ({ title, ms: median(runs.map((run) => run.tests.get(title) ?? 0)) }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count)
+    .map(
+      ({ title, ms }) =>
+        `"${title.length > 60 ? `${title.slice(0, 57)}..." ` : `${title}" `}${fmt(ms)}`,
+    );
 }
 
 /** Row 13 (three rows: the suites' wall time, latency p50 and p99). */
@@ -93,16 +137,19 @@ export async function memoryEtcdRows(etcd: BenchEtcd, sizes: EtcdSizes): Promise
   const rows: Row[] = [];
   // The smoke run skips the suites (two child ava runs take a minute on 2 busy cores).
   if (sizes.suiteRounds > 0) {
+    const ours = suites.ours.map(total);
+    const baseline = suites.baseline.map(total);
+    const wall = (runs: readonly SuiteRun[]) => runs.map((run) => fmt(run.wallMs)).join(", ");
     rows.push(
       ratioAtMostRow(
         {
           id: 13,
-          measurement: `the library's etcd suites (${files}${sizes.suiteMatch === undefined ? "" : `, --match "${sizes.suiteMatch}"`}), wall time of an ava run`,
+          measurement: `the library's etcd suites (${files}${sizes.suiteMatch === undefined ? "" : `, --match "${sizes.suiteMatch}"`}), time of their tests, summed (ava --serial; no runner or member start)`,
           unit: "ms",
-          ours: median(suites.ours),
-          baseline: median(suites.baseline),
+          ours: median(ours),
+          baseline: median(baseline),
           baselineName: "the same suites on a real etcd member",
-          note: `MemoryEtcd: median of ${sizes.suiteRounds} alternating child ava runs per side (${suites.ours.map(fmt).join(", ")} ms vs ${suites.baseline.map(fmt).join(", ")} ms); each run includes ava's start, and on etcd the member's start and stop.`,
+          note: `MemoryEtcd: median of ${sizes.suiteRounds} alternating child runs per side (${ours.map(fmt).join(", ")} ms vs ${baseline.map(fmt).join(", ")} ms; whole child runs, with ava's start: ${wall(suites.ours)} vs ${wall(suites.baseline)} ms). Slowest tests, median ms: on MemoryEtcd ${slowest(suites.ours, 5).join(", ")}; on etcd ${slowest(suites.baseline, 5).join(", ")}.`,
         },
         0.5,
       ),

@@ -10,6 +10,7 @@ import type { FakeStream } from "./fake-stream.js";
 import { castForCaller, etcdErrors, type GrpcStatusError } from "./grpc-errors.js";
 import { Scheduler } from "./scheduler.js";
 import { EtcdServer } from "./server.js";
+import { wireServices } from "./wire.js";
 
 /** Options of {@link MemoryEtcd}; every one has etcd 3.4.23's default. */
 export interface MemoryEtcdOptions {
@@ -88,6 +89,9 @@ export class MemoryEtcd {
       closed: false,
       hold: () => this.#hold(),
     };
+    // The codec (etcd3's proto, parsed once per process) is the twin's start-up cost, as
+    // a member's start is etcd's: paid here, not by the first request.
+    wireServices();
   }
 
   /**

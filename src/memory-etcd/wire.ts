@@ -10,7 +10,6 @@
 
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { loadSync, type MethodDefinition, type ServiceDefinition } from "@grpc/proto-loader";
 
 const require = createRequire(import.meta.url);
 
@@ -32,50 +31,106 @@ export interface WireMethod {
 /** etcd's services by etcd3's name (`KV`, `Watch`, `Lease`, ...), methods by etcd3's name. */
 export type WireServices = ReadonlyMap<string, ReadonlyMap<string, WireMethod>>;
 
+/** What the twin uses of a protobufjs message type. */
+interface MessageType {
+  fromObject(object: object): unknown;
+  encode(message: unknown): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): unknown;
+  toObject(message: unknown, options: object): Record<string, unknown>;
+}
+
+/** What the twin uses of a protobufjs service. */
+interface ServiceType {
+  readonly methodsArray: readonly {
+    readonly name: string;
+    readonly requestStream?: boolean;
+    readonly responseStream?: boolean;
+    readonly resolvedRequestType: MessageType | null;
+    readonly resolvedResponseType: MessageType | null;
+  }[];
+}
+
+interface ProtobufRoot {
+  loadSync(file: string, options: object): ProtobufRoot;
+  resolveAll(): ProtobufRoot;
+  lookupService(path: string): ServiceType;
+  lookup(path: string): { nested?: Record<string, unknown> } | null;
+}
+
+/** etcd3's proto-loader options: its client decodes with these (`connection-pool.js`). */
+const CLIENT_OPTIONS = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  oneofs: true,
+  defaults: true,
+};
+/** The same without defaults: a field absent on the wire stays absent (`markAbsentRangeEnds`). */
+const SPARSE_OPTIONS = { ...CLIENT_OPTIONS, defaults: false };
+
 let loaded: WireServices | undefined;
 
-/** The services of etcd3's proto, loaded once. */
+/**
+ * The services of etcd3's proto, loaded once per process (the first `MemoryEtcd` loads
+ * it: parsing the proto is the twin's start-up cost, like a member's start).
+ */
 export function wireServices(): WireServices {
   loaded ??= load();
   return loaded;
 }
 
+/**
+ * Parses etcd3's `proto/rpc.proto` once with the protobufjs that etcd3's proto-loader
+ * uses, and builds codecs that do what proto-loader's do (`fromObject` + `encode`;
+ * `decode` + `toObject` with etcd3's options), without its second parse per option set.
+ */
 function load(): WireServices {
-  const protoFile = join(dirname(require.resolve("etcd3")), "..", "proto", "rpc.proto");
-  const options = { keepCase: true, longs: String, enums: String, oneofs: true };
-  const definition = loadSync(protoFile, { ...options, defaults: true });
-  // Without defaults, a field absent on the wire stays absent: see `markAbsentRangeEnds`.
-  const sparse = loadSync(protoFile, { ...options, defaults: false });
+  const etcd3Dir = dirname(require.resolve("etcd3"));
+  const fromLoader = createRequire(require.resolve("@grpc/proto-loader", { paths: [etcd3Dir] }));
+  const protobuf = fromLoader("protobufjs") as { Root: new () => ProtobufRoot };
+  const root = new protobuf.Root()
+    .loadSync(join(etcd3Dir, "..", "proto", "rpc.proto"), { keepCase: true })
+    .resolveAll();
   const services = new Map<string, Map<string, WireMethod>>();
-  for (const [fullName, value] of Object.entries(definition)) {
-    if (!fullName.startsWith("etcdserverpb.") || "format" in value) continue;
-    const sparseService = sparse[fullName] as ServiceDefinition;
+  for (const name of Object.keys(root.lookup("etcdserverpb")?.nested ?? {})) {
+    let service: ServiceType;
+    try {
+      service = root.lookupService(`etcdserverpb.${name}`);
+    } catch {
+      continue; // a message, not a service
+    }
     const methods = new Map<string, WireMethod>();
-    for (const [name, method] of Object.entries(value as ServiceDefinition)) {
-      const wire = wireMethod(method, sparseService[name] as MethodDefinition<object, object>);
+    for (const method of service.methodsArray) {
+      const wire = wireMethod(method);
       methods.set(wire.name, wire);
     }
-    services.set(fullName.slice("etcdserverpb.".length), methods);
+    services.set(name, methods);
   }
   return services;
 }
 
-function wireMethod(
-  method: MethodDefinition<object, object>,
-  sparse: MethodDefinition<object, object>,
-): WireMethod {
-  const original = method.originalName ?? "";
+function wireMethod(method: ServiceType["methodsArray"][number]): WireMethod {
+  const request = method.resolvedRequestType as MessageType;
+  const response = method.resolvedResponseType as MessageType;
+  const encode = (type: MessageType, object: unknown): Buffer => {
+    if (Array.isArray(object)) {
+      throw new Error("Failed to serialize message: expected an object, got an array");
+    }
+    const bytes = type.encode(type.fromObject(object as object)).finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
   return {
-    name: original.charAt(0).toLowerCase() + original.slice(1),
-    streaming: method.requestStream || method.responseStream,
-    encodeRequest: (request) => method.requestSerialize(request as object),
+    name: method.name.charAt(0).toLowerCase() + method.name.slice(1),
+    streaming: method.requestStream === true || method.responseStream === true,
+    encodeRequest: (object) => encode(request, object),
     decodeRequest: (bytes) => {
-      const request = method.requestDeserialize(bytes) as Record<string, unknown>;
-      markAbsentRangeEnds(request, sparse.requestDeserialize(bytes));
-      return request;
+      const message = request.decode(bytes);
+      const decoded = request.toObject(message, CLIENT_OPTIONS);
+      markAbsentRangeEnds(decoded, request.toObject(message, SPARSE_OPTIONS));
+      return decoded;
     },
-    encodeResponse: (response) => method.responseSerialize(response as object),
-    decodeResponse: (bytes) => method.responseDeserialize(bytes),
+    encodeResponse: (object) => encode(response, object),
+    decodeResponse: (bytes) => response.toObject(response.decode(bytes), CLIENT_OPTIONS),
   };
 }
 

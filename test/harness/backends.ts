@@ -24,6 +24,7 @@ import type { Etcd3, IOptions } from "etcd3";
 import type { EtcdCluster } from "./etcd-cluster.js";
 import { startCluster } from "./etcd-cluster.js";
 import { TcpProxy } from "./tcp-proxy.js";
+import { timedTest } from "./test-times.js";
 import { newTwin, type Twin } from "./twin.js";
 
 /** Which store a {@link Backend} is. */
@@ -143,7 +144,7 @@ export function withBackends<Context>(
   options: BackendOptions = {},
 ): void {
   for (const name of selectedBackends(options.only)) {
-    const named = prefixedTest(test, `[${name}] `);
+    const named = timedTest(prefixedTest(test, `[${name}] `), name);
     const holder = name === "etcd" ? etcdHolder(named, options) : memoryHolder(named);
     suite(named, holder);
   }
