@@ -21,6 +21,7 @@
 
 import type { TestFn } from "ava";
 import type { Etcd3, IOptions } from "etcd3";
+import type { MemoryEtcdOptions } from "../../src/index.js";
 import type { EtcdCluster } from "./etcd-cluster.js";
 import { startCluster } from "./etcd-cluster.js";
 import { TcpProxy } from "./tcp-proxy.js";
@@ -96,6 +97,8 @@ export interface BackendOptions {
   readonly faults?: boolean;
   /** Extra etcd flags for the member (implies a spawned member). */
   readonly etcdArgs?: readonly string[];
+  /** Options of the twin, matching `etcdArgs` (e.g. its progress-notify interval). */
+  readonly twin?: MemoryEtcdOptions;
   /** Which backends to run; default `EVENT_VALUE_BACKENDS` (comma-separated) or both. */
   readonly only?: readonly BackendName[];
 }
@@ -145,7 +148,7 @@ export function withBackends<Context>(
 ): void {
   for (const name of selectedBackends(options.only)) {
     const named = timedTest(prefixedTest(test, `[${name}] `), name);
-    const holder = name === "etcd" ? etcdHolder(named, options) : memoryHolder(named);
+    const holder = name === "etcd" ? etcdHolder(named, options) : memoryHolder(named, options.twin);
     suite(named, holder);
   }
 }
@@ -177,10 +180,13 @@ function etcdHolder<Context>(test: TestFn<Context>, options: BackendOptions): ()
 }
 
 /** Registers the hooks of one `MemoryEtcd` and returns its backend getter. */
-function memoryHolder<Context>(test: TestFn<Context>): () => Backend {
+function memoryHolder<Context>(
+  test: TestFn<Context>,
+  options: MemoryEtcdOptions | undefined,
+): () => Backend {
   let backend: MemoryBackend | undefined;
   test.before("start a MemoryEtcd", () => {
-    backend = new MemoryBackend(newTwin());
+    backend = new MemoryBackend(newTwin(options));
   });
   test.after.always("close the MemoryEtcd", () => {
     backend?.stop();

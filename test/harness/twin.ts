@@ -1,7 +1,7 @@
 /** The one place tests make a `MemoryEtcd` (the in-memory etcd of `src/memory-etcd/`). */
 
 import type { Etcd3 } from "etcd3";
-import { MemoryEtcd } from "../../src/index.js";
+import { MemoryEtcd, type MemoryEtcdOptions } from "../../src/index.js";
 
 /** What the tests use of `MemoryEtcd` (DESIGN.md). */
 export interface Twin {
@@ -16,7 +16,7 @@ export interface Twin {
   close(): void;
 }
 
-/** A new, empty `MemoryEtcd`. */
-export function newTwin(): Twin {
-  return new MemoryEtcd();
+/** A new, empty `MemoryEtcd` (etcd 3.4.23's defaults unless `options` say otherwise). */
+export function newTwin(options?: MemoryEtcdOptions): Twin {
+  return new MemoryEtcd(options);
 }
