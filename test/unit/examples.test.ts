@@ -30,6 +30,7 @@ for (const [file, expected] of [
   ["examples/memory-value.ts", /^memory-value: ok/m],
   ["examples/decoders.ts", /^decoders: rejected as expected/m],
   ["examples/memory-etcd-controller.ts", /^memory-etcd-controller: ok/m],
+  ["examples/status-alerts.ts", /^status-alerts: ok/m],
 ] as const) {
   test(`example: ${file} runs, passes its assertions and exits by itself`, async (t) => {
     const result = await runNode(file);
@@ -127,6 +128,7 @@ test("README: every TypeScript block is a copy of example regions", (t) => {
     "examples/coordination.ts",
     "examples/replicated-controller.ts",
     "examples/memory-etcd-controller.ts",
+    "examples/status-alerts.ts",
   ]) {
     for (const name of regionsOf(file).keys()) {
       t.true(shown.has(`${file}#${name}`), `README shows region ${name} of ${file}`);
