@@ -1,13 +1,16 @@
 /**
  * EtcdLock under a store that stops answering (both backends: a SIGSTOPped member, the
- * twin's freeze): what an acquisition that gives up leaves behind.
+ * twin's freeze): what an acquisition that gives up leaves behind, and a lock-key put
+ * whose outcome is unknown (P9: its attempt given up on by the soft timeout, sent again,
+ * and both answered at the thaw).
  */
 
 import test from "ava";
 import type { Etcd3 } from "etcd3";
-import { EtcdLock } from "../../src/index.js";
+import { EtcdLease, EtcdLock } from "../../src/index.js";
 import { withBackends } from "../harness/backends.js";
 import { pollUntil } from "../harness/poll.js";
+import { keysUnder } from "../helpers/coordination.js";
 
 /** TTL of the tests' leases, in s: longer than every bound below, so that etcd's own expiry never passes a test. */
 const TTL = 30;
@@ -24,6 +27,25 @@ function spyGrants(client: Etcd3): Promise<unknown>[] {
     return answer;
   };
   return grants;
+}
+
+/**
+ * Every transaction `client` sends from now on; `sentAt(n)` resolves once `n` were sent.
+ */
+function spyTxns(client: Etcd3): { sentAt(n: number): Promise<void> } {
+  let sent = 0;
+  const waiting: { n: number; resolve: () => void }[] = [];
+  const kv = client.kv;
+  const txn = kv.txn.bind(kv);
+  kv.txn = (...args: Parameters<typeof txn>) => {
+    sent += 1;
+    for (const wait of waiting.filter((w) => w.n <= sent)) wait.resolve();
+    return txn(...args);
+  };
+  return {
+    sentAt: (n) =>
+      n <= sent ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve })),
+  };
 }
 
 /** etcd's lease IDs now. */
@@ -62,6 +84,64 @@ withBackends(
           { what: "the late lease revoked", timeoutMs: 5000 },
         );
         t.pass("the lease is gone well before its TTL");
+      },
+    );
+
+    test.serial(
+      "P9: a lock-key put sent again after its first attempt timed out (frozen store) ends in one holder with one key",
+      async (t) => {
+        const prefix = "/lock-faults/p9-held/";
+        const client = backend().client();
+        const lease = await EtcdLease.grant(client, { ttl: TTL }); // granted before the freeze
+        t.teardown(() => lease.revoke());
+        const txns = spyTxns(client);
+        await backend().freeze();
+        t.teardown(() => backend().thaw());
+        const acquiring = new EtcdLock(client, "/lock-faults/p9-held", { ttl: TTL }).acquire({
+          lease,
+        });
+        await txns.sentAt(2); // the first attempt given up on (soft timeout), a second sent
+        await backend().thaw();
+        const handle = await acquiring;
+        const observer = backend().client();
+        const stored = (await observer.get(handle.key).exec()).kvs[0];
+        t.is(Number(stored?.create_revision), handle.createRevision, "the handle has etcd's key");
+        t.deepEqual(await keysUnder(observer, prefix), [handle.key], "one key, never a second");
+        const other = new EtcdLock(observer, "/lock-faults/p9-held", { ttl: TTL });
+        t.is(await other.tryAcquire(), undefined, "held: another contender is refused");
+        await handle.release();
+        const next = await other.tryAcquire();
+        t.truthy(next, "released: the next contender takes it");
+        await next?.release();
+      },
+    );
+
+    test.serial(
+      "P9: an acquire on the caller's lease aborted while its lock-key put's outcome is unknown (frozen store) leaves no phantom key after the thaw",
+      async (t) => {
+        const prefix = "/lock-faults/p9-abort/";
+        const client = backend().client();
+        const lease = await EtcdLease.grant(client, { ttl: TTL }); // outlives the test
+        t.teardown(() => lease.revoke());
+        const txns = spyTxns(client);
+        await backend().freeze();
+        t.teardown(() => backend().thaw());
+        const stop = new AbortController();
+        const lock = new EtcdLock(client, "/lock-faults/p9-abort", { ttl: TTL });
+        const acquiring = lock.acquire({ lease, signal: stop.signal });
+        acquiring.catch(() => {});
+        await txns.sentAt(2); // the first attempt given up on (soft timeout), a second sent
+        stop.abort(new Error("gave up"));
+        await backend().thaw(); // the held puts are applied now
+        await t.throwsAsync(acquiring, { message: "gave up" });
+        const observer = backend().client();
+        t.deepEqual(await keysUnder(observer, prefix), [], "the key the held put wrote is removed");
+        t.is(lease.state, "alive", "while the caller's lease lives on");
+        const other = await new EtcdLock(observer, "/lock-faults/p9-abort", {
+          ttl: TTL,
+        }).tryAcquire();
+        t.truthy(other, "the next contender takes the lock at once");
+        await other?.release();
       },
     );
   },
