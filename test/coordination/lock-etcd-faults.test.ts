@@ -10,7 +10,7 @@ import type { Etcd3 } from "etcd3";
 import { codecs, EtcdLease, EtcdLock, EtcdValue, type LockHandle } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { TcpProxy } from "../harness/tcp-proxy.js";
-import { keysUnder, untilKeys } from "../helpers/coordination.js";
+import { keysUnder, spyGrants, untilKeys } from "../helpers/coordination.js";
 import { deadline, recommendedClient } from "../helpers/faults.js";
 import { isPending } from "../helpers/pending.js";
 
@@ -185,23 +185,11 @@ test.serial(
     const client = clientThrough(t, proxy);
     const before = (await etcd().leaseClient.leaseLeases()).leases.length;
     const lock = new EtcdLock(client, "/lock-p9-own", { ttl: TTL });
-    // The grant must be answered for the put to be sent: hold answers only after it.
-    const granted = new Promise<void>((resolve) => {
-      const leases = client.leaseClient;
-      const grant = leases.leaseGrant.bind(leases);
-      leases.leaseGrant = (...args: Parameters<typeof grant>) => {
-        const answer = grant(...args);
-        answer.then(
-          () => resolve(),
-          () => {},
-        );
-        return answer;
-      };
-    });
+    const grants = spyGrants(client);
     const stop = new AbortController();
     const acquiring = lock.acquire({ signal: stop.signal });
     acquiring.catch(() => {});
-    await granted;
+    await grants[0]; // answered: the put comes next; hold answers only from now on
     proxy.setMode("oneway");
     try {
       await untilKeys(etcd(), prefix, 1);

@@ -10,43 +10,10 @@ import type { Etcd3 } from "etcd3";
 import { EtcdLease, EtcdLock } from "../../src/index.js";
 import { withBackends } from "../harness/backends.js";
 import { pollUntil } from "../harness/poll.js";
-import { keysUnder } from "../helpers/coordination.js";
+import { keysUnder, spyGrants, spyTxns } from "../helpers/coordination.js";
 
 /** TTL of the tests' leases, in s: longer than every bound below, so that etcd's own expiry never passes a test. */
 const TTL = 30;
-
-/** Every lease grant `client` sends from now on: the answers, as promises. */
-function spyGrants(client: Etcd3): Promise<unknown>[] {
-  const grants: Promise<unknown>[] = [];
-  const leases = client.leaseClient;
-  const grant = leases.leaseGrant.bind(leases);
-  leases.leaseGrant = (...args: Parameters<typeof grant>) => {
-    const answer = grant(...args);
-    answer.catch(() => {});
-    grants.push(answer);
-    return answer;
-  };
-  return grants;
-}
-
-/**
- * Every transaction `client` sends from now on; `sentAt(n)` resolves once `n` were sent.
- */
-function spyTxns(client: Etcd3): { sentAt(n: number): Promise<void> } {
-  let sent = 0;
-  const waiting: { n: number; resolve: () => void }[] = [];
-  const kv = client.kv;
-  const txn = kv.txn.bind(kv);
-  kv.txn = (...args: Parameters<typeof txn>) => {
-    sent += 1;
-    for (const wait of waiting.filter((w) => w.n <= sent)) wait.resolve();
-    return txn(...args);
-  };
-  return {
-    sentAt: (n) =>
-      n <= sent ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve })),
-  };
-}
 
 /** etcd's lease IDs now. */
 async function leaseIds(client: Etcd3): Promise<string[]> {

@@ -1,4 +1,7 @@
-/** Helpers for the coordination tests: the keys of a lock or election line. */
+/**
+ * Helpers for the coordination tests: the keys of a lock or election line, and spies on
+ * the requests a client sends (the requests themselves unchanged).
+ */
 
 import type { Etcd3 } from "etcd3";
 import { deadline } from "./faults.js";
@@ -33,4 +36,37 @@ export async function untilKeys(client: Etcd3, prefix: string, count: number): P
   } finally {
     await watcher.cancel();
   }
+}
+
+/** Every lease grant `client` sends from now on: the answers, as promises. */
+export function spyGrants(client: Etcd3): Promise<unknown>[] {
+  const grants: Promise<unknown>[] = [];
+  const leases = client.leaseClient;
+  const grant = leases.leaseGrant.bind(leases);
+  leases.leaseGrant = (...args: Parameters<typeof grant>) => {
+    const answer = grant(...args);
+    answer.catch(() => {});
+    grants.push(answer);
+    return answer;
+  };
+  return grants;
+}
+
+/**
+ * Every transaction `client` sends from now on; `sentAt(n)` resolves once `n` were sent.
+ */
+export function spyTxns(client: Etcd3): { sentAt(n: number): Promise<void> } {
+  let sent = 0;
+  const waiting: { n: number; resolve: () => void }[] = [];
+  const kv = client.kv;
+  const txn = kv.txn.bind(kv);
+  kv.txn = (...args: Parameters<typeof txn>) => {
+    sent += 1;
+    for (const wait of waiting.filter((w) => w.n <= sent)) wait.resolve();
+    return txn(...args);
+  };
+  return {
+    sentAt: (n) =>
+      n <= sent ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve })),
+  };
 }
