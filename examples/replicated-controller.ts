@@ -81,10 +81,13 @@ async function lead(
   log: (line: string) => void,
 ): Promise<void> {
   log(`${name}: leading`);
-  leadership.signal.addEventListener("abort", () => {
+  const ended = () => {
     const reason = leadership.signal.reason;
     log(`${name}: leadership ended (${reason instanceof LostError ? reason.reason : reason})`);
-  });
+  };
+  // It may be lost already: an abort listener added after the abort never runs.
+  if (leadership.signal.aborted) ended();
+  else leadership.signal.addEventListener("abort", ended, { once: true });
   const leading = AbortSignal.any([stop, leadership.signal]);
   const config = new EtcdValue(client, "config", { decoder: decoders.json<AppConfig>() });
   const status = new EtcdValue(client, "status", { codec: codecs.json<ControllerStatus>() });
