@@ -14,7 +14,6 @@
  */
 
 import {
-  castGrpcError,
   EtcdInvalidAuthTokenError,
   type IDeleteRangeRequest,
   type IPutRequest,
@@ -23,7 +22,9 @@ import {
   type ITxnRequest,
 } from "etcd3";
 import { RequestTimeoutError } from "../event/errors.js";
+import { type AnswerBound, awaitAnswer, startKvCall, Unanswered } from "./kv-call.js";
 import type { EtcdPort, KvConnection } from "./port.js";
+import { withSoftTimeout } from "./soft-timeout.js";
 import { classifyWriteFailure, type WriteFault } from "./write-outcome.js";
 
 /** A write request: the KV method and its request, keys with the namespace prefix. */
@@ -50,19 +51,6 @@ export interface AttemptOptions {
   readonly timeoutMs: number;
   /** Aborting while the request is out makes the outcome ambiguous (`error`: the reason). */
   readonly signal?: AbortSignal | undefined;
-}
-
-/** The grpc-js shape of a unary method of etcd3's KV service client. */
-type UnaryMethod = (
-  request: unknown,
-  metadata: unknown,
-  options: unknown,
-  callback: (error: Error | null, response?: WriteResponse) => void,
-) => { cancel(): void };
-
-/** Why an attempt got no answer: resolved (not thrown) so no circuit breaker counts it. */
-class Unanswered {
-  constructor(readonly error: unknown) {}
 }
 
 /** The signal aborted before the request left: thrown, not an etcd3 error, never counted. */
@@ -99,53 +87,32 @@ export async function sendOnce(
 }
 
 /** One gRPC call on `connection`, cancelled at the soft timeout or the abort. */
-function callOnce(
+async function callOnce(
   connection: KvConnection,
   call: WriteCall,
   options: AttemptOptions,
   port: EtcdPort,
 ): Promise<WriteResponse | Unanswered> {
-  const { signal, timeoutMs } = options;
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      return true;
-    };
-    const method = (connection.client as Record<string, UnaryMethod>)[call.method] as UnaryMethod;
-    const grpcCall = method.call(
-      connection.client,
-      call.request,
-      connection.metadata,
-      connection.callOptions(call.method, call.request) ?? {},
-      (error, response) => {
-        if (!settle()) return;
-        if (error === null) {
-          resolve(response as WriteResponse);
-          return;
-        }
-        const cast = castGrpcError(error);
-        if (cast instanceof EtcdInvalidAuthTokenError) connection.invalidateToken();
-        reject(cast);
-      },
-    );
-    const onAbort = (): void => {
-      if (!settle()) return;
-      grpcCall.cancel();
-      resolve(new Unanswered(signal?.reason));
-    };
-    const timer = setTimeout(() => {
-      if (!settle()) return;
-      grpcCall.cancel();
+  const started = startKvCall<WriteResponse>(
+    connection.client,
+    call.method,
+    call.request,
+    connection.metadata,
+    connection.callOptions(call.method, call.request) ?? {},
+  );
+  try {
+    const answer = await awaitAnswer(started.answer, {
+      ...bounds(call, options),
+      cancel: started.cancel,
+    });
+    if (answer instanceof Unanswered && answer.error instanceof RequestTimeoutError) {
       port.suspect(connection.member);
-      resolve(new Unanswered(new RequestTimeoutError(`etcd ${call.method}`, timeoutMs)));
-    }, timeoutMs);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (signal?.aborted) onAbort();
-  });
+    }
+    return answer;
+  } catch (error) {
+    if (error instanceof EtcdInvalidAuthTokenError) connection.invalidateToken();
+    throw error;
+  }
 }
 
 /** The client's own `kv` call, raced against the soft timeout and the abort. */
@@ -155,7 +122,6 @@ function fallback(
   options: AttemptOptions,
   markSent: () => void,
 ): Promise<WriteResponse | Unanswered> {
-  const { signal, timeoutMs } = options;
   markSent();
   const request: Promise<WriteResponse> =
     call.method === "put"
@@ -163,30 +129,13 @@ function fallback(
       : call.method === "deleteRange"
         ? port.kv.deleteRange(call.request)
         : port.kv.txn(call.request);
-  return new Promise((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const onAbort = (): void => {
-      done();
-      resolve(new Unanswered(signal?.reason));
-    };
-    const timer = setTimeout(() => {
-      done();
-      resolve(new Unanswered(new RequestTimeoutError(`etcd ${call.method}`, timeoutMs)));
-    }, timeoutMs);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (signal?.aborted) onAbort();
-    request.then(
-      (response) => {
-        done();
-        resolve(response);
-      },
-      (error: unknown) => {
-        done();
-        reject(error);
-      },
-    );
-  });
+  return awaitAnswer(request, bounds(call, options));
+}
+
+/** The soft timeout and signal of one attempt. */
+function bounds(call: WriteCall, { timeoutMs, signal }: AttemptOptions): AnswerBound {
+  return {
+    bound: <T>(answer: Promise<T>) => withSoftTimeout(answer, timeoutMs, `etcd ${call.method}`),
+    signal,
+  };
 }
