@@ -124,6 +124,9 @@ const writeOptions: WriteOptions = { lease, signal: AbortSignal.timeout(1000) };
 void writeOptions;
 // @ts-expect-error a lease is an EtcdLease
 void textCodecValue.set("x", { lease: "7587" });
+// @ts-expect-error a lease is an EtcdLease, not any object with an id
+void textCodecValue.set("x", { lease: { id: "7587" } });
+expectType<EtcdLease | undefined, WriteOptions["lease"]>(true);
 memory.update((current) => ({ port: (current?.port ?? 0) + 1 }));
 // @ts-expect-error MemoryValue.update's fn returns a T
 memory.update(() => undefined);
