@@ -95,7 +95,7 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   updateIncrements: 250,
   setWrites: 200,
   setRounds: 50,
-  suiteRounds: 3,
+  suiteRounds: 5,
   suiteMatch: undefined,
   lockAcquisitions: 200,
 };
