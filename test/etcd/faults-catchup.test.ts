@@ -17,7 +17,7 @@ import {
   type KeyUpdate,
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
-import { deadline, putMany, recommendedClient, StatusLog } from "../helpers/faults.js";
+import { deadline, putMany, recommendedClient, watchLogged } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
 
 const cluster = withCluster(test, { members: 1, memberControl: true });
@@ -84,12 +84,7 @@ test.serial(
         },
       ),
     );
-    const log = new StatusLog(value);
-    const w = value.watch();
-    t.teardown(() => {
-      w.close();
-      return log.close();
-    });
+    const { w, log } = watchLogged(t, value);
 
     const latest = new Map<string, KeyUpdate<string>>();
     const signal = deadline(60_000, "every key's final value");

@@ -16,7 +16,7 @@ import {
   type EtcdWatchMessage,
 } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
-import { deadline, recommendedClient, StatusLog } from "../helpers/faults.js";
+import { deadline, recommendedClient, watchLogged } from "../helpers/faults.js";
 import { collect, Gate } from "../helpers/gate.js";
 import { checkLeaks } from "../helpers/leaks.js";
 import { isPending } from "../helpers/pending.js";
@@ -52,13 +52,7 @@ async function killAndRestart(
   key: string,
 ): Promise<{ delivered: number; live: number }> {
   await etcd().put(key).value("before");
-  const value = new EtcdValue(client, key, { decoder: decoders.text });
-  const log = new StatusLog(value);
-  const w = value.watch();
-  t.teardown(() => {
-    w.close();
-    return log.close();
-  });
+  const { w, log } = watchLogged(t, new EtcdValue(client, key, { decoder: decoders.text }));
   t.is(await w.get(), "before");
   const live = await log.next((s) => s.state === "live", 0, 10_000, "live");
 
@@ -195,14 +189,9 @@ test.serial(
     for (let i = 0; i < 50; i++) await etcd().put("/wipe/old").value(`v${i}`);
     await etcd().put("/wipe/kept").value("old");
     const value = new EtcdRangeValue(client, { prefix: "/wipe/" }, { decoder: decoders.text });
-    const log = new StatusLog(value);
-    const w = value.watch();
+    const { w, log } = watchLogged(t, value);
     const snapshots = value.snapshots().watch();
-    t.teardown(() => {
-      w.close();
-      snapshots.close();
-      return log.close();
-    });
+    t.teardown(() => snapshots.close());
     t.is((await w.get()).key, "/wipe/kept");
     t.is((await w.get()).key, "/wipe/old");
     const first = await snapshots.get();

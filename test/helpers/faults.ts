@@ -1,6 +1,7 @@
 /** Helpers for the fault tests against real etcd: clients, status logs, bounded waits. */
 
 import { setTimeout as delay } from "node:timers/promises";
+import type { ExecutionContext } from "ava";
 import type { Etcd3, IOptions } from "etcd3";
 import {
   createEtcdClient,
@@ -81,6 +82,23 @@ export class StatusLog {
     this.#watcher.close();
     await this.#loop;
   }
+}
+
+/**
+ * A watcher of `value` and a {@link StatusLog} of it (started first, so it sees the
+ * watch start); after the test the watcher is closed, then the log.
+ */
+export function watchLogged<T>(
+  t: ExecutionContext,
+  value: { watch(): Watcher<T>; status(): EventValue<WatchStatus> },
+): { w: Watcher<T>; log: StatusLog } {
+  const log = new StatusLog(value);
+  const w = value.watch();
+  t.teardown(() => {
+    w.close();
+    return log.close();
+  });
+  return { w, log };
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   type KeyUpdate,
 } from "../../src/index.js";
 import { type Backend, withBackends } from "../harness/backends.js";
-import { deadline, StatusLog } from "../helpers/faults.js";
+import { deadline, watchLogged } from "../helpers/faults.js";
 
 const LARGE = process.env.MEMORY_ETCD_LARGE === "1";
 /** Revisions written between the watcher's read and its watch: 3 catch-up batches. */
@@ -129,12 +129,7 @@ withBackends(
             },
           ),
         );
-        const log = new StatusLog(value);
-        const w = value.watch();
-        t.teardown(() => {
-          w.close();
-          return log.close();
-        });
+        const { w, log } = watchLogged(t, value);
 
         const latest = new Map<string, KeyUpdate<string>>();
         const signal = deadline(60_000, "every key's final value");

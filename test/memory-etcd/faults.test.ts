@@ -17,7 +17,7 @@ import {
 import { withInternal } from "../../src/etcd/value-options.js";
 import { decoders, EtcdValue } from "../../src/index.js";
 import { MemoryEtcd } from "../../src/memory-etcd/index.js";
-import { deadline, StatusLog } from "../helpers/faults.js";
+import { deadline, watchLogged } from "../helpers/faults.js";
 import { isPending } from "../helpers/pending.js";
 import { openRawWatch } from "./raw-watch.js";
 
@@ -37,12 +37,7 @@ function watched(t: import("ava").ExecutionContext, client: Etcd3, key: string) 
       { tuning: { idleCheckMs: 100, answerTimeoutMs: 200 } },
     ),
   );
-  const log = new StatusLog(value);
-  const watcher = value.watch();
-  t.teardown(() => {
-    watcher.close();
-    return log.close();
-  });
+  const { w: watcher, log } = watchLogged(t, value);
   return { value, log, watcher };
 }
 

@@ -18,7 +18,7 @@ import {
   type Watcher,
 } from "../../src/index.js";
 import type { Backend } from "../harness/backends.js";
-import { deadline, StatusLog } from "../helpers/faults.js";
+import { deadline, watchLogged } from "../helpers/faults.js";
 import { collect, Gate } from "../helpers/gate.js";
 import { isPending } from "../helpers/pending.js";
 
@@ -50,13 +50,7 @@ export function faultSuite(test: TestFn, backend: () => Backend): void {
       const etcd = client(t);
       const key = "/faults/disconnect/key";
       await etcd.put(key).value("before");
-      const value = new EtcdValue(etcd, key, { decoder: decoders.text });
-      const log = new StatusLog(value);
-      const w = value.watch();
-      t.teardown(() => {
-        w.close();
-        return log.close();
-      });
+      const { w, log } = watchLogged(t, new EtcdValue(etcd, key, { decoder: decoders.text }));
       t.is(await w.get(), "before");
       const live = await log.next((s) => s.state === "live", 0, 10_000, "live");
       const pending = w.get({ signal: deadline(20_000, "the value written after the reconnect") });
@@ -175,13 +169,8 @@ export function faultSuite(test: TestFn, backend: () => Backend): void {
           { tuning: { idleCheckMs: 300, answerTimeoutMs: 500 } },
         ),
       );
-      const log = new StatusLog(value);
-      const w = value.watch();
-      t.teardown(async () => {
-        await backend().thaw();
-        w.close();
-        await log.close();
-      });
+      const { w, log } = watchLogged(t, value);
+      t.teardown(() => backend().thaw()); // teardowns run last first: before the closes
       t.is(await w.get(), "before");
       const live = await log.next((s) => s.state === "live", 0, 10_000, "live");
 
@@ -232,14 +221,9 @@ export function faultSuite(test: TestFn, backend: () => Backend): void {
       for (let i = 0; i < 20; i++) await etcd.put(`${prefix}old`).value(`v${i}`);
       await etcd.put(`${prefix}kept`).value("old");
       const value = new EtcdRangeValue(etcd, { prefix }, { decoder: decoders.text });
-      const log = new StatusLog(value);
-      const w = value.watch();
+      const { w, log } = watchLogged(t, value);
       const snapshots = value.snapshots().watch();
-      t.teardown(() => {
-        w.close();
-        snapshots.close();
-        return log.close();
-      });
+      t.teardown(() => snapshots.close());
       t.deepEqual(await snapshotKeys(w), [`${prefix}kept`, `${prefix}old`]);
       const first = await snapshots.get();
       const before = w.revision ?? 0;
