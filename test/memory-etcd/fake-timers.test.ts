@@ -5,21 +5,30 @@
  */
 
 import { mock } from "node:test";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { MemoryEtcd } from "../../src/memory-etcd/index.js";
+
+/**
+ * A twin, then fake `setTimeout` and `Date` (both undone after the test), then a 5 s
+ * lease granted with key `k` on it.
+ */
+async function leasedKey(t: ExecutionContext) {
+  const twin = new MemoryEtcd();
+  const client = twin.client();
+  mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+  t.teardown(() => {
+    mock.timers.reset();
+    twin.close();
+  });
+  const grant = await client.leaseClient.leaseGrant({ TTL: 5 });
+  await client.kv.put({ key: Buffer.from("k"), value: Buffer.from("v"), lease: grant.ID });
+  return { twin, client, grant };
+}
 
 test.serial(
   "fake timers: a lease expires exactly TTL after its last renewal, not before",
   async (t) => {
-    const twin = new MemoryEtcd();
-    const client = twin.client();
-    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
-    t.teardown(() => {
-      mock.timers.reset();
-      twin.close();
-    });
-    const grant = await client.leaseClient.leaseGrant({ TTL: 5 });
-    await client.kv.put({ key: Buffer.from("k"), value: Buffer.from("v"), lease: grant.ID });
+    const { client, grant } = await leasedKey(t);
     mock.timers.tick(2000);
     t.is((await client.leaseClient.leaseTimeToLive({ ID: grant.ID })).TTL, "3");
     const stream = await client.leaseClient.leaseKeepAlive();
@@ -45,15 +54,7 @@ test.serial(
 test.serial(
   "fake timers: a lease that runs out during a freeze is not renewed by a held keepalive",
   async (t) => {
-    const twin = new MemoryEtcd();
-    const client = twin.client();
-    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
-    t.teardown(() => {
-      mock.timers.reset();
-      twin.close();
-    });
-    const grant = await client.leaseClient.leaseGrant({ TTL: 5 });
-    await client.kv.put({ key: Buffer.from("k"), value: Buffer.from("v"), lease: grant.ID });
+    const { twin, client, grant } = await leasedKey(t);
     const stream = await client.leaseClient.leaseKeepAlive();
     stream.on("error", () => {});
     t.teardown(() => stream.cancel());
