@@ -149,7 +149,7 @@ export async function memoryEtcdRows(etcd: BenchEtcd, sizes: EtcdSizes): Promise
           ours: median(ours),
           baseline: median(baseline),
           baselineName: "the same suites on a real etcd member",
-          note: `MemoryEtcd: median of ${sizes.suiteRounds} alternating child runs per side (${ours.map(fmt).join(", ")} ms vs ${baseline.map(fmt).join(", ")} ms; whole child runs, with ava's start: ${wall(suites.ours)} vs ${wall(suites.baseline)} ms). Slowest tests, median ms: on MemoryEtcd ${slowest(suites.ours, 5).join(", ")}; on etcd ${slowest(suites.baseline, 5).join(", ")}.`,
+          note: `MemoryEtcd: median of ${sizes.suiteRounds} alternating child runs per side (${ours.map(fmt).join(", ")} ms vs ${baseline.map(fmt).join(", ")} ms; ratio of each round ${ours.map((ms, i) => fmt(ms / (baseline[i] ?? Number.NaN))).join(", ")}; whole child runs, with ava's start: ${wall(suites.ours)} vs ${wall(suites.baseline)} ms). Slowest tests, median ms: on MemoryEtcd ${slowest(suites.ours, 5).join(", ")}; on etcd ${slowest(suites.baseline, 5).join(", ")}.`,
         },
         0.5,
       ),
