@@ -133,8 +133,9 @@ export class EtcdLease implements EventValue<LeaseState>, AsyncDisposable {
    * Grants a lease and starts keeping it alive.
    *
    * Transient faults are retried (first retry after 0–50 ms, doubling to at most
-   * 1000 ms, full jitter) until `signal` aborts; a retried grant whose first attempt
-   * reached etcd leaves a lease nobody keeps alive, which etcd expires after its TTL.
+   * 1000 ms, full jitter) until `signal` aborts; a lease granted to an attempt given up
+   * on (its answer came after the soft timeout or the abort) is revoked when that
+   * answer comes.
    *
    * @throws TypeError for a client that is not an etcd3 client, or a `ttl` that is not
    *   an integer of at least 1.
@@ -149,14 +150,32 @@ export class EtcdLease implements EventValue<LeaseState>, AsyncDisposable {
     const now: MonotonicClock =
       (options as { [LEASE_CLOCK]?: MonotonicClock })[LEASE_CLOCK] ?? monotonicNow;
     let sentAt = 0;
-    const response = await retryTransient(
-      () => {
-        sentAt = now();
-        return client.leaseClient.leaseGrant({ TTL: ttl });
-      },
-      { signal: options.signal, what: "etcd lease grant" },
-    );
-    return new EtcdLease(client, response.ID, sentAt, Number(response.TTL), now);
+    const attempts: Promise<{ ID: string }>[] = [];
+    let granted: string | undefined;
+    try {
+      const response = await retryTransient(
+        () => {
+          sentAt = now();
+          const attempt = client.leaseClient.leaseGrant({ TTL: ttl });
+          attempts.push(attempt);
+          return attempt;
+        },
+        { signal: options.signal, what: "etcd lease grant" },
+      );
+      granted = String(response.ID);
+      return new EtcdLease(client, response.ID, sentAt, Number(response.TTL), now);
+    } finally {
+      // An attempt given up on (soft timeout, abort) may still be granted: nobody would
+      // keep that lease alive, so revoke it rather than leave it to expire.
+      for (const attempt of attempts) {
+        attempt.then(
+          ({ ID }) => {
+            if (String(ID) !== granted) client.leaseClient.leaseRevoke({ ID }).catch(() => {});
+          },
+          () => {},
+        );
+      }
+    }
   }
 
   /** The TTL etcd granted (or last confirmed in a keepalive answer), in seconds. */

@@ -189,7 +189,7 @@ test.serial(
     const stop = new AbortController();
     const acquiring = lock.acquire({ signal: stop.signal });
     acquiring.catch(() => {});
-    await grants[0]; // answered: the put comes next; hold answers only from now on
+    await grants.answers[0]; // answered: the put comes next; hold answers only from now on
     proxy.setMode("oneway");
     try {
       await untilKeys(etcd(), prefix, 1);

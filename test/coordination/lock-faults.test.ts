@@ -35,11 +35,11 @@ withBackends(
         const stop = new AbortController();
         const lock = new EtcdLock(client, "/lock-faults/grant", { ttl: TTL });
         const acquiring = lock.acquire({ signal: stop.signal });
-        t.is(grants.length, 1, "the grant was sent");
+        t.is(grants.answers.length, 1, "the grant was sent");
         stop.abort(new Error("gave up"));
         await t.throwsAsync(acquiring, { message: "gave up" });
         await backend().thaw();
-        const granted = (await grants[0]) as { ID: string };
+        const granted = (await grants.answers[0]) as { ID: string };
         t.truthy(granted.ID, "etcd granted the lease after the thaw");
         await pollUntil(
           async () => {

@@ -14,6 +14,7 @@ export interface Held {
   readonly key: string;
   readonly createRevision: number;
   readonly signal: AbortSignal;
+  readonly lease: { readonly id: string; readonly state?: string };
 }
 
 /** One holder's tenure, from `acquire`/`campaign` resolving to its `signal` aborting. */
@@ -47,6 +48,11 @@ export class TenureHistory {
     origin: number = performance.now(),
   ) {
     this.#origin = origin;
+  }
+
+  /** The tenure whose key lived under lease `id`, if any. */
+  ofLease(id: string): Tenure | undefined {
+    return [...this.#tenures.values()].find((tenure) => tenure.held.lease.id === id);
   }
 
   /** Every tenure, by create revision. */

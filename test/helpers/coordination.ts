@@ -38,18 +38,32 @@ export async function untilKeys(client: Etcd3, prefix: string, count: number): P
   }
 }
 
-/** Every lease grant `client` sends from now on: the answers, as promises. */
-export function spyGrants(client: Etcd3): Promise<unknown>[] {
-  const grants: Promise<unknown>[] = [];
+/**
+ * Every lease grant `client` sends from now on: `answers` (promises), and `sentAt(n)`,
+ * resolving once `n` were sent.
+ */
+export function spyGrants(client: Etcd3): {
+  answers: Promise<unknown>[];
+  sentAt(n: number): Promise<void>;
+} {
+  const answers: Promise<unknown>[] = [];
+  const waiting: { n: number; resolve: () => void }[] = [];
   const leases = client.leaseClient;
   const grant = leases.leaseGrant.bind(leases);
   leases.leaseGrant = (...args: Parameters<typeof grant>) => {
     const answer = grant(...args);
     answer.catch(() => {});
-    grants.push(answer);
+    answers.push(answer);
+    for (const wait of waiting.filter((w) => w.n <= answers.length)) wait.resolve();
     return answer;
   };
-  return grants;
+  return {
+    answers,
+    sentAt: (n) =>
+      n <= answers.length
+        ? Promise.resolve()
+        : new Promise((resolve) => waiting.push({ n, resolve })),
+  };
 }
 
 /**
