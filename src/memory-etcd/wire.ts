@@ -65,8 +65,6 @@ const CLIENT_OPTIONS = {
   oneofs: true,
   defaults: true,
 };
-/** The same without defaults: a field absent on the wire stays absent (`markAbsentRangeEnds`). */
-const SPARSE_OPTIONS = { ...CLIENT_OPTIONS, defaults: false };
 
 let loaded: WireServices | undefined;
 
@@ -126,7 +124,7 @@ function wireMethod(method: ServiceType["methodsArray"][number]): WireMethod {
     decodeRequest: (bytes) => {
       const message = request.decode(bytes);
       const decoded = request.toObject(message, CLIENT_OPTIONS);
-      markAbsentRangeEnds(decoded, request.toObject(message, SPARSE_OPTIONS));
+      markAbsentRangeEnds(decoded, message);
       return decoded;
     },
     encodeResponse: (object) => encode(response, object),
@@ -135,21 +133,23 @@ function wireMethod(method: ServiceType["methodsArray"][number]): WireMethod {
 }
 
 /**
- * Sets every `range_end` absent on the wire to `null` in `decoded`. etcd (gogo
- * protobuf) tells an absent `range_end` (one key) from an empty one sent explicitly
- * (every key from `key` on, like `"\0"`), and etcd3's encoder sends an empty Buffer.
+ * Sets every `range_end` absent on the wire to `null` in `decoded` (the plain object of
+ * `message`, protobufjs's decoded message, which holds as own properties exactly the
+ * fields that were on the wire). etcd (gogo protobuf) tells an absent `range_end` (one
+ * key) from an empty one sent explicitly (every key from `key` on, like `"\0"`), and
+ * etcd3's encoder sends an empty Buffer.
  */
-function markAbsentRangeEnds(decoded: unknown, sparse: unknown): void {
+function markAbsentRangeEnds(decoded: unknown, message: unknown): void {
   if (typeof decoded !== "object" || decoded === null || Buffer.isBuffer(decoded)) return;
-  const present = (typeof sparse === "object" && sparse !== null ? sparse : {}) as Record<
+  const wire = (typeof message === "object" && message !== null ? message : {}) as Record<
     string,
     unknown
   >;
   for (const [field, value] of Object.entries(decoded)) {
-    if (field === "range_end" && !(field in present)) {
+    if (field === "range_end" && !Object.hasOwn(wire, field)) {
       (decoded as Record<string, unknown>)[field] = null;
     } else {
-      markAbsentRangeEnds(value, present[field]);
+      markAbsentRangeEnds(value, wire[field]);
     }
   }
 }
