@@ -55,6 +55,8 @@ export class EtcdServer implements WatchHost, ApplyContext {
   readonly #options: ServerOptions;
   #clusterId = randomId();
   readonly #memberId = randomId();
+  /** The two IDs as the encoder takes uint64s fastest (parsing decimal strings is slow). */
+  #headerIds = headerIds(this.#clusterId, this.#memberId);
   #leaseCounter: bigint;
 
   constructor(options: ServerOptions) {
@@ -86,7 +88,7 @@ export class EtcdServer implements WatchHost, ApplyContext {
 
   /** A full response header at `revision`. */
   header(revision: number): Plain {
-    return { cluster_id: this.#clusterId, member_id: this.#memberId, revision, raft_term: 2 };
+    return { ...this.#headerIds, revision, raft_term: 2 };
   }
 
   /**
@@ -256,12 +258,26 @@ export class EtcdServer implements WatchHost, ApplyContext {
     this.store.wipe();
     this.lessor.clear();
     this.#clusterId = randomId();
+    this.#headerIds = headerIds(this.#clusterId, this.#memberId);
   }
 
   /** Stops every lease timer. */
   close(): void {
     this.lessor.clear();
   }
+}
+
+/** `cluster_id` and `member_id` as protobufjs's `Long`-like `{ low, high, unsigned }`. */
+function headerIds(clusterId: string, memberId: string): Plain {
+  const long = (decimal: string) => {
+    const value = BigInt(decimal);
+    return {
+      low: Number(value & 0xffff_ffffn) | 0,
+      high: Number(value >> 32n) | 0,
+      unsigned: true,
+    };
+  };
+  return { cluster_id: long(clusterId), member_id: long(memberId) };
 }
 
 function randomId(): string {
