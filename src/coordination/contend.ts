@@ -71,7 +71,13 @@ export async function contend(options: ContendOptions): Promise<Contended | unde
       unclaim();
       throw error;
     }
-    own = new OwnKey(client, key, enqueued.createRevision, lease, what, unclaim);
+    own = new OwnKey(
+      client,
+      { key, createRevision: enqueued.createRevision, seenAt: enqueued.revision },
+      lease,
+      what,
+      unclaim,
+    );
     if (!enqueued.first) {
       if (!wait) {
         own.release("another holder is ahead");
@@ -79,7 +85,7 @@ export async function contend(options: ContendOptions): Promise<Contended | unde
         return undefined;
       }
       const stop = signal === undefined ? own.signal : AbortSignal.any([signal, own.signal]);
-      await waitForTurn(client, name, own, stop);
+      await waitForTurn(client, name, own, stop, enqueued.ahead);
     }
     own.signal.throwIfAborted();
     return { own, ownsLease, existingValue: enqueued.existing?.value };

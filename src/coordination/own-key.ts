@@ -9,7 +9,7 @@
 
 import type { Etcd3, Namespace } from "etcd3";
 import { LostError } from "../event/errors.js";
-import { followKey, type KeyFollower } from "./key-watch.js";
+import { type KeysGoneWatch, type LiveKey, watchKeysGone } from "./key-gone.js";
 
 /** What the coordination objects need of a lease (`EtcdLease` has it). */
 export interface LeaseLike {
@@ -59,18 +59,18 @@ export class OwnKey {
   readonly #controller = new AbortController();
   readonly #what: string;
   readonly #unclaim: () => void;
-  #follower: KeyFollower | undefined;
+  #follower: KeysGoneWatch | undefined;
 
+  /** @param written our key, and a store revision at which it existed. */
   constructor(
     client: Etcd3 | Namespace,
-    key: string,
-    createRevision: number,
+    written: LiveKey & { readonly seenAt: number },
     lease: LeaseLike,
     what: string,
     unclaim: () => void,
   ) {
-    this.key = key;
-    this.createRevision = createRevision;
+    this.key = written.key;
+    this.createRevision = written.createRevision;
     this.lease = lease;
     this.#what = what;
     this.#unclaim = unclaim;
@@ -80,12 +80,9 @@ export class OwnKey {
       return;
     }
     leaseSignal.addEventListener("abort", this.#onLeaseLost, { once: true });
-    this.#follower = followKey(
-      client,
-      key,
-      (kv) => {
-        if (kv === undefined || kv.createRevision !== createRevision) this.keyGone();
-      },
+    this.#follower = watchKeysGone(
+      { client, keys: [written], seenAt: written.seenAt },
+      () => this.keyGone(),
       () => {
         // A permanent watch failure (permission denied, closed client): we can no longer
         // tell whether we hold, so we do not.

@@ -7,14 +7,21 @@
  *
  * Fixes over Go's recipe: our own key is watched during the whole wait (a deleted key or
  * an expired lease ends the wait at once, instead of a phantom win), the check that we
- * hold is made in the same read as the check that nobody is ahead, and a compacted or
- * broken watch is mended (by the values' machinery), never fatal.
+ * hold is made in the same read as the check that nobody is ahead (or proven by one
+ * watch's ordered events, see {@link waitForTurn}), and a broken watch is mended, never
+ * fatal; compaction cannot touch a wait (see `key-gone.ts`).
+ *
+ * Hand-off cost: joining is one transaction that writes our key and reads the key just
+ * ahead; each wait is a watch from the current revision on the client's shared stream
+ * (no read first, so etcd delivers the release at once, not at its next 100 ms catch-up
+ * of lagging watches); when the key ahead was the only one, its deletion hands the lock
+ * over without another read.
  *
  * @module
  */
 
 import type { Etcd3, IKeyValue, Namespace } from "etcd3";
-import { followKey } from "./key-watch.js";
+import { type LiveKey, watchKeysGone } from "./key-gone.js";
 import type { OwnKey } from "./own-key.js";
 import { fullKey, fullPrefixEnd, idempotentTxn, rangeResult, userKey } from "./txn.js";
 
@@ -26,6 +33,21 @@ export interface Enqueued {
   readonly first: boolean;
   /** Our key was already there (written before under the same lease): its value now. */
   readonly existing: IKeyValue | undefined;
+  /** The store revision of the transaction: our key existed then with `createRevision`. */
+  readonly revision: number;
+  /**
+   * The key just ahead of ours when we joined (`first` false), if the transaction could
+   * tell (it can when it wrote our key): no key can join ahead of us later.
+   */
+  readonly ahead: Ahead | undefined;
+}
+
+/** The key just ahead of ours in line. */
+export interface Ahead extends LiveKey {
+  /** A store revision at which it existed, and was just ahead of ours. */
+  readonly seenAt: number;
+  /** Whether it was the only key ahead of ours then (no key can join ahead later). */
+  readonly alone: boolean;
 }
 
 /**
@@ -43,14 +65,10 @@ export async function enqueue(
   sent: Promise<unknown>[] = [],
 ): Promise<Enqueued> {
   const prefix = `${name}/`;
-  const firstInLine = {
-    request_range: {
-      key: fullKey(client, prefix),
-      range_end: fullPrefixEnd(client, prefix),
-      sort_target: "Create" as const,
-      sort_order: "Ascend" as const,
-      limit: 1,
-    },
+  const line = {
+    key: fullKey(client, prefix),
+    range_end: fullPrefixEnd(client, prefix),
+    sort_target: "Create" as const,
   };
   const response = await idempotentTxn(
     client,
@@ -58,38 +76,93 @@ export async function enqueue(
       compare: [
         { key: fullKey(client, key), target: "Create", result: "Equal", create_revision: 0 },
       ],
-      success: [{ request_put: { key: fullKey(client, key), value, lease } }, firstInLine],
-      failure: [{ request_range: { key: fullKey(client, key) } }, firstInLine],
+      // Written now, our key is the last in line: the two last keys are ours and the one
+      // just ahead, if any.
+      success: [
+        { request_put: { key: fullKey(client, key), value, lease } },
+        { request_range: { ...line, sort_order: "Descend", limit: 2 } },
+      ],
+      failure: [
+        { request_range: { key: fullKey(client, key) } },
+        { request_range: { ...line, sort_order: "Ascend", limit: 1 } },
+      ],
     },
     `etcd enqueue of ${JSON.stringify(key)}`,
     signal,
     sent,
   );
-  const existing = response.succeeded ? undefined : rangeResult(response, 0);
-  const createRevision = Number(existing?.create_revision ?? response.header.revision);
+  const revision = Number(response.header.revision);
+  if (response.succeeded) {
+    const line = response.responses[1]?.response_range;
+    const before = line?.kvs[1];
+    return {
+      createRevision: revision,
+      first: before === undefined,
+      existing: undefined,
+      revision,
+      ahead:
+        before === undefined
+          ? undefined
+          : {
+              key: userKey(client, before),
+              createRevision: Number(before.create_revision),
+              seenAt: revision,
+              alone: Number(line?.count) === 2,
+            },
+    };
+  }
+  const existing = rangeResult(response, 0);
+  const createRevision = Number(existing?.create_revision ?? revision);
   const head = rangeResult(response, 1);
   return {
     createRevision,
     first: head !== undefined && Number(head.create_revision) === createRevision,
     existing,
+    revision,
+    ahead: undefined,
   };
 }
 
 /**
  * Resolves once our key (`own`) is first in line: nobody created a key under
- * `${name}/` before it, and it still exists with its create revision, both seen in one
- * read. Waits on one key at a time: the last one created before ours. Rejects with
- * `signal.reason` as soon as it aborts (`signal` includes `own.signal`: our key
- * deleted, our lease lost): the caller then removes its key.
+ * `${name}/` before it, and it still exists with its create revision. Waits on one key
+ * at a time, the last one created before ours (`ahead` first, when the caller knows it),
+ * and then reads the line again, our key included, in one request.
+ *
+ * When the key ahead is the only one, that read is saved: the wait watches the span from
+ * the key ahead to ours (in key order) in one etcd watch, whose events come in revision
+ * order, so when the key ahead goes, our key is known to exist at that revision, and
+ * nobody can have joined ahead of us. Keys of later contenders that sort between the two
+ * are in the span too, and their changes skipped: in etcd's recipe a key is named by its
+ * lease ID, which one member hands out in increasing order, so a later contender's key
+ * rarely sorts between.
+ *
+ * Rejects with `signal.reason` as soon as it aborts (`signal` includes `own.signal`: our
+ * key deleted, our lease lost): the caller then removes its key.
  */
 export async function waitForTurn(
   client: Etcd3 | Namespace,
   name: string,
   own: OwnKey,
   signal: AbortSignal,
+  ahead?: Ahead,
 ): Promise<void> {
   const prefix = `${name}/`;
+  let next = ahead;
   for (;;) {
+    if (next !== undefined) {
+      const mine = { key: own.key, createRevision: own.createRevision };
+      const keys = next.alone ? ([mine, next] as const) : ([next] as const);
+      const gone = await untilGone({ client, keys, seenAt: next.seenAt }, signal);
+      if (gone === mine) {
+        own.keyGone();
+        signal.throwIfAborted();
+      }
+      if (next.alone) {
+        signal.throwIfAborted(); // and reading `signal` checks the lease's deadline
+        return;
+      }
+    }
     signal.throwIfAborted();
     const response = await idempotentTxn(
       client,
@@ -116,34 +189,35 @@ export async function waitForTurn(
       own.keyGone();
       signal.throwIfAborted();
     }
-    const ahead = rangeResult(response, 1);
-    if (ahead === undefined) return;
-    await untilGone(client, userKey(client, ahead), Number(ahead.create_revision), signal);
+    const before = rangeResult(response, 1);
+    if (before === undefined) return;
+    next = {
+      key: userKey(client, before),
+      createRevision: Number(before.create_revision),
+      seenAt: Number(response.header.revision),
+      // `more`: the limit cut keys ahead off (the count is of the whole line)
+      alone: response.responses[1]?.response_range?.more === false,
+    };
   }
 }
 
-/** Resolves when `key` no longer exists with `createRevision`; rejects when `signal` aborts. */
+/** Resolves with the first key gone (see `watchKeysGone`); rejects when `signal` aborts. */
 function untilGone(
-  client: Etcd3 | Namespace,
-  key: string,
-  createRevision: number,
+  target: Parameters<typeof watchKeysGone>[0],
   signal: AbortSignal,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const settle = (error?: unknown): void => {
-      follower.stop();
+): Promise<LiveKey> {
+  return new Promise<LiveKey>((resolve, reject) => {
+    const settle = (outcome: { key: LiveKey } | { error: unknown }): void => {
+      watch.stop();
       signal.removeEventListener("abort", onAbort);
-      if (error === undefined) resolve();
-      else reject(error);
+      if ("key" in outcome) resolve(outcome.key);
+      else reject(outcome.error);
     };
-    const onAbort = (): void => settle(signal.reason);
-    const follower = followKey(
-      client,
-      key,
-      (kv) => {
-        if (kv === undefined || kv.createRevision !== createRevision) settle();
-      },
-      (error) => settle(error),
+    const onAbort = (): void => settle({ error: signal.reason });
+    const watch = watchKeysGone(
+      target,
+      (key) => settle({ key }),
+      (error) => settle({ error }),
     );
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
