@@ -67,6 +67,13 @@ export interface EtcdSizes {
   suiteMatch: string | undefined;
   /** Row 14: lock acquisitions per contender and round. */
   lockAcquisitions: number;
+  /** Row 16: the leases' TTL (s); rounds per side with the leader killed, and resigning. */
+  failoverTtl: number;
+  failoverKillRounds: number;
+  failoverResignRounds: number;
+  /** Row 17: the lease's TTL (s); rounds per side. */
+  leaseLossTtl: number;
+  leaseLossRounds: number;
 }
 
 export const FULL_ETCD_SIZES: EtcdSizes = {
@@ -98,6 +105,11 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   suiteRounds: 5,
   suiteMatch: undefined,
   lockAcquisitions: 200,
+  failoverTtl: 2,
+  failoverKillRounds: 5,
+  failoverResignRounds: 20,
+  leaseLossTtl: 3,
+  leaseLossRounds: 5,
 };
 
 export const SMOKE_ETCD_SIZES: EtcdSizes = {
@@ -129,6 +141,11 @@ export const SMOKE_ETCD_SIZES: EtcdSizes = {
   suiteRounds: 0,
   suiteMatch: "*get: an empty value is present*",
   lockAcquisitions: 5,
+  failoverTtl: 2,
+  failoverKillRounds: 1,
+  failoverResignRounds: 1,
+  leaseLossTtl: 2,
+  leaseLossRounds: 1,
 };
 
 /** The etcd member of a benchmark run and the clients every row uses. */

@@ -4,7 +4,7 @@
  * seconds and writes nothing (the test suite runs it so the benchmark does not rot).
  * `--rows=4,5` runs only those rows and writes only the figure, when row 7 is among them.
  *
- * Rows 4–14 start their own etcd member through the test harness (an etcd binary on
+ * Rows 4–17 start their own etcd member through the test harness (an etcd binary on
  * PATH, see BUILD.md).
  */
 
@@ -33,7 +33,10 @@ async function main(): Promise<Row[]> {
   if (only === undefined || [1, 2, 3].some((id) => only.has(id))) {
     rows.push(...(await memoryRows(sizes)).filter((row) => only?.has(row.id) ?? true));
   }
-  if (only === undefined || [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].some((id) => only.has(id))) {
+  if (
+    only === undefined ||
+    [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17].some((id) => only.has(id))
+  ) {
     const etcd = await etcdRows(etcdSizes, only);
     rows.push(...etcd.rows);
     etcdVersion = etcd.etcdVersion;
