@@ -52,7 +52,8 @@ export interface Ahead extends LiveKey {
 
 /**
  * Writes `key` (`${name}/${hex lease}`) under `lease` unless it exists, in one
- * transaction that also reads the first key in line. Idempotent (retried through
+ * transaction that also reads the key just ahead of it (when our key was there already:
+ * the first key in line). Idempotent (retried through
  * transient faults until `signal` aborts). Each attempt sent is added to `sent`.
  */
 export async function enqueue(
