@@ -46,6 +46,7 @@ import { type Compaction, repairAll, runSchedule } from "../helpers/chaos-faults
 import { formatSchedule, makeSchedule, Random } from "../helpers/chaos-schedule.js";
 import { type Held, type Tenure, TenureHistory } from "../helpers/chaos-tenures.js";
 import { keysUnder } from "../helpers/coordination.js";
+import { deadline } from "../helpers/faults.js";
 
 /** Seeds run by `npm test`. */
 const CI_SEEDS = [1, 2];
@@ -178,6 +179,10 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
 class Line {
   /** Unexpected failures (anything but a loss, a refusal or the stop). */
   readonly errors: string[] = [];
+  /** Every contender's name, from the start of its loop. */
+  readonly #contenders = new Set<string>();
+  /** Wakes `everyoneHoldsAfter` at each new tenure. */
+  #nextTenure: (() => void)[] = [];
 
   constructor(
     readonly history: TenureHistory,
@@ -191,6 +196,7 @@ class Line {
     random: Random,
     stop: AbortSignal,
   ): Promise<void> {
+    this.#contenders.add(who);
     const lock = new EtcdLock(client, this.name, { ttl: TTL });
     const data = new EtcdValue(client, `${this.name}-data`, { codec: codecs.text });
     while (!stop.aborted) {
@@ -209,6 +215,7 @@ class Line {
 
   /** Campaigns, proclaims, writes guarded, resigns; again until `stop`. */
   async candidate(who: string, client: Etcd3, random: Random, stop: AbortSignal): Promise<void> {
+    this.#contenders.add(who);
     const election = new EtcdElection(client, this.name, { ttl: TTL, codec: codecs.text });
     const data = new EtcdValue(client, `${this.name}-data`, { codec: codecs.text });
     for (let round = 0; !stop.aborted; round++) {
@@ -231,28 +238,36 @@ class Line {
     }
   }
 
-  /** Once healed (`from`), each contender's next tenure: violations when one has none by the bound. */
+  /**
+   * Once healed (`from`), every contender's next tenure: violations naming those with
+   * none by the bound. Woken by each new tenure.
+   */
   async everyoneHoldsAfter(from: number, boundMs: number): Promise<string[]> {
-    const until = performance.now() + boundMs;
+    const bound = deadline(boundMs, "every contender to hold");
     for (;;) {
       const holders = new Set(
         this.history.tenures.filter((tenure) => tenure.heldAt > from).map((tenure) => tenure.who),
       );
-      const contenders = new Set(this.history.tenures.map((tenure) => tenure.who));
-      const waiting = [...contenders].filter((who) => !holders.has(who));
+      const waiting = [...this.#contenders].filter((who) => !holders.has(who));
       if (waiting.length === 0) return [];
-      if (performance.now() > until) {
+      if (bound.aborted) {
         return [
           `${this.name}: ${waiting.join(", ")} did not hold within ${boundMs} ms of the repairs`,
         ];
       }
-      await delay(100); // polls the history, which the loops fill
+      await new Promise<void>((resolve) => {
+        this.#nextTenure.push(resolve);
+        bound.addEventListener("abort", () => resolve(), { once: true });
+      });
     }
   }
 
   /** 1–4 guarded writes, while the handle holds. */
   async #hold(who: string, held: Held, data: EtcdValue<string>, random: Random): Promise<Tenure> {
     const tenure = this.history.held(who, held);
+    const woken = this.#nextTenure;
+    this.#nextTenure = [];
+    for (const wake of woken) wake();
     const writes = random.int(1, 4);
     for (let n = 0; n < writes && !held.signal.aborted; n++) {
       try {
@@ -293,6 +308,8 @@ class LeaderObserver {
   readonly #seen: (Leader<string> | undefined)[] = [];
   readonly #watcher: Watcher<Leader<string> | undefined>;
   readonly #loop: Promise<void>;
+  /** Woken at each value seen. */
+  #nextValue: (() => void)[] = [];
 
   constructor(client: Etcd3, name: string) {
     const watcher = new EtcdElection(client, name, { codec: codecs.text }).leader().watch();
@@ -314,6 +331,9 @@ class LeaderObserver {
         }
         this.#seen.push(leader);
         last = leader ?? last;
+        const woken = this.#nextValue;
+        this.#nextValue = [];
+        for (const wake of woken) wake();
       }
     })();
   }
@@ -325,8 +345,13 @@ class LeaderObserver {
 
   /** Waits (bound: 10 s) for `undefined`, then stops; returns the violations. */
   async close(): Promise<string[]> {
-    const until = performance.now() + 10_000;
-    while (this.#seen.at(-1) !== undefined && performance.now() < until) await delay(50);
+    const bound = deadline(10_000, "no leader");
+    while (this.#seen.at(-1) !== undefined && !bound.aborted) {
+      await new Promise<void>((resolve) => {
+        this.#nextValue.push(resolve);
+        bound.addEventListener("abort", () => resolve(), { once: true });
+      });
+    }
     if (this.#seen.at(-1) !== undefined) {
       this.#violations.push("still a leader 10 s after every candidate stopped");
     }
