@@ -14,6 +14,8 @@ import {
   GRPCResourceExhastedError,
   type IRangeRequest,
   type IRangeResponse,
+  type ITxnRequest,
+  type ITxnResponse,
 } from "etcd3";
 import { RequestTimeoutError } from "../event/errors.js";
 import { withIdleTimeout } from "./soft-timeout.js";
@@ -44,14 +46,18 @@ export interface ConnectionArgs {
   readonly metadata: Metadata;
 }
 
-/** The gRPC KV client's unary `range` method, as grpc-js generates it. */
+/** A unary method of the gRPC KV client, as grpc-js generates it. */
+type KvMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: CallOptions,
+  callback: (error: Error | null, response?: Res) => void,
+) => { cancel(): void };
+
+/** The gRPC KV client's read methods used here. */
 interface KvStub {
-  range(
-    request: IRangeRequest,
-    metadata: Metadata,
-    options: CallOptions,
-    callback: (error: Error | null, response?: IRangeResponse) => void,
-  ): { cancel(): void };
+  range: KvMethod<IRangeRequest, IRangeResponse>;
+  txn: KvMethod<ITxnRequest, ITxnResponse>;
 }
 
 /**
@@ -59,8 +65,8 @@ interface KvStub {
  * so that etcd3's fault handling does not count it against the member: an answer over
  * the receive limit, our timeout or cancellation, an expired auth token.
  */
-export type PageOutcome =
-  | { readonly ok: true; readonly response: IRangeResponse }
+export type PageOutcome<Res = IRangeResponse> =
+  | { readonly ok: true; readonly response: Res }
   | { readonly ok: false; readonly error: unknown };
 
 /**
@@ -69,20 +75,44 @@ export type PageOutcome =
  * Resolves with the failures listed in {@link PageOutcome}; rejects with the others (the
  * member unavailable…), which the pool then reports as it would for any call.
  */
-export async function runPage(
+export function runPage(
   args: ConnectionArgs,
   request: IRangeRequest,
   callOptions: CallOptions,
   options: PageRequestOptions,
 ): Promise<PageOutcome> {
+  return runRead(args, "range", request, callOptions, options);
+}
+
+/**
+ * Like {@link runPage}, for a read-only `Txn` (several reads answered at one revision):
+ * `request` must hold no write, or the read could not be abandoned safely.
+ */
+export function runReadTxn(
+  args: ConnectionArgs,
+  request: ITxnRequest,
+  callOptions: CallOptions,
+  options: PageRequestOptions,
+): Promise<PageOutcome<ITxnResponse>> {
+  return runRead(args, "txn", request, callOptions, options);
+}
+
+async function runRead<M extends keyof KvStub>(
+  args: ConnectionArgs,
+  method: M,
+  request: Parameters<KvStub[M]>[0],
+  callOptions: CallOptions,
+  options: PageRequestOptions,
+): Promise<PageOutcome<ResponseOf<M>>> {
   const stub = args.client as KvStub;
   const { signal, idleTimeoutMs } = options;
   if (signal?.aborted === true) return { ok: false, error: signal.reason };
   let call: { cancel(): void } | undefined;
-  const answer = new Promise<IRangeResponse>((resolve, reject) => {
-    call = stub.range(request, args.metadata, callOptions, (error, response) => {
+  const answer = new Promise<ResponseOf<M>>((resolve, reject) => {
+    const unary = stub[method] as KvMethod<Parameters<KvStub[M]>[0], ResponseOf<M>>;
+    call = unary.call(stub, request, args.metadata, callOptions, (error, response) => {
       if (error !== null) reject(castGrpcError(error));
-      else resolve(response as IRangeResponse);
+      else resolve(response as ResponseOf<M>);
     });
   });
   let aborted: (() => void) | undefined;
@@ -91,8 +121,9 @@ export async function runPage(
     signal?.addEventListener("abort", aborted, { once: true });
   });
   try {
+    const what = method === "range" ? "etcd range page" : "etcd batched read";
     const response = await Promise.race([
-      withIdleTimeout(answer, idleTimeoutMs, "etcd range page", progressFrom(args.resource.host)),
+      withIdleTimeout(answer, idleTimeoutMs, what, progressFrom(args.resource.host)),
       cancelled,
     ]);
     return { ok: true, response };
@@ -106,6 +137,10 @@ export async function runPage(
     if (aborted !== undefined) signal?.removeEventListener("abort", aborted);
   }
 }
+
+/** The response type of a {@link KvStub} method. */
+type ResponseOf<M extends keyof KvStub> =
+  KvStub[M] extends KvMethod<never, infer Res> ? Res : never;
 
 /** Failures that are not the member's fault, and must not be reported to its breaker. */
 function isOurs(error: unknown, signal: AbortSignal | undefined): boolean {

@@ -20,6 +20,8 @@ import {
   type IDuplexStream,
   type IRangeRequest,
   type IRangeResponse,
+  type ITxnRequest,
+  type ITxnResponse,
   type IWatchRequest,
   type IWatchResponse,
   type KVClient,
@@ -34,6 +36,7 @@ import {
   type PageOutcome,
   type PageRequestOptions,
   runPage,
+  runReadTxn,
 } from "./page-request.js";
 import { withSoftTimeout } from "./soft-timeout.js";
 
@@ -70,6 +73,13 @@ export interface EtcdPort {
    * unavailable…) reject as for any call, and count as for any call.
    */
   readPage(request: IRangeRequest, options: PageRequestOptions): Promise<IRangeResponse>;
+  /**
+   * Several reads (keys with the prefix applied) as one read-only `Txn`: one linearizable
+   * read, every request answered at the `Txn`'s revision, in order. Made, and failing, as
+   * {@link readPage} (a `Txn` over the receive limit: `GRPCResourceExhastedError`; more
+   * requests than etcd's `--max-txn-ops`, 128 by default: etcd's `INVALID_ARGUMENT`).
+   */
+  readKeys(requests: readonly IRangeRequest[], options: PageRequestOptions): Promise<ITxnResponse>;
   /**
    * Opens a new watch stream on a member chosen by the client among those not
    * {@link suspect}ed; a suspected member only when every member is suspected, or when
@@ -226,11 +236,26 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
         // No breaker to keep clear of (a mock), or no way to reach around it.
         return withSoftTimeout(client.kv.range(request), options.idleTimeoutMs, "etcd range page");
       }
-      return readPageThrough(pool, isSuspect, request, options, {
-        refreshToken: () =>
-          client.kv.range({ key: request.key ?? Buffer.from([0]), count_only: true }),
-        suspect,
-      });
+      const callOptions = readCallOptions(pool, "range", request);
+      return readThrough(
+        pool,
+        isSuspect,
+        (args) => runPage(args, request, callOptions, options),
+        readHooks(client, request, suspect),
+      );
+    },
+    readKeys: (requests, options) => {
+      const txn: ITxnRequest = { success: requests.map((request) => ({ request_range: request })) };
+      if (pool === undefined || (pool.mockImpl ?? null) !== null) {
+        return withSoftTimeout(client.kv.txn(txn), options.idleTimeoutMs, "etcd batched read");
+      }
+      const callOptions = readCallOptions(pool, "txn", txn);
+      return readThrough(
+        pool,
+        isSuspect,
+        (args) => runReadTxn(args, txn, callOptions, options),
+        readHooks(client, requests[0] ?? {}, suspect),
+      );
     },
     openWatchStream,
     suspect,
@@ -307,26 +332,43 @@ async function openPreferring(
   return { stream, member };
 }
 
+/** What {@link readThrough} needs besides the pool. */
+interface ReadHooks {
+  /** A unary call through etcd3's retry path, which fetches a new auth token. */
+  readonly refreshToken: () => Promise<unknown>;
+  readonly suspect: (member: string) => void;
+}
+
+function readHooks(
+  client: Etcd3 | Namespace,
+  request: IRangeRequest,
+  suspect: (member: string) => void,
+): ReadHooks {
+  return {
+    refreshToken: () => client.kv.range({ key: request.key ?? Buffer.from([0]), count_only: true }),
+    suspect,
+  };
+}
+
 /**
- * {@link EtcdPort.readPage} through etcd3's pool: `withConnection` (the member's breaker
- * and auth metadata, but not the client's retry policy), with failures that are ours
- * returned rather than thrown from inside it, so the breaker does not count them.
+ * A read of the library's ({@link EtcdPort.readPage}, {@link EtcdPort.readKeys}) through
+ * etcd3's pool: `withConnection` (the member's breaker and auth metadata, but not the
+ * client's retry policy), with failures that are ours returned rather than thrown from
+ * inside it, so the breaker does not count them.
  */
-async function readPageThrough(
+async function readThrough<R>(
   pool: PoolInternals,
   isSuspect: (member: string) => boolean,
-  request: IRangeRequest,
-  options: PageRequestOptions,
-  hooks: { refreshToken: () => Promise<unknown>; suspect: (member: string) => void },
-): Promise<IRangeResponse> {
-  const callOptions = pageCallOptions(pool, request);
+  run: (args: ConnectionArgs) => Promise<PageOutcome<R>>,
+  hooks: ReadHooks,
+): Promise<R> {
   for (let attempt = 0; ; attempt++) {
     let member = "";
-    const outcome = await pool.withConnection<PageOutcome>(
+    const outcome = await pool.withConnection<PageOutcome<R>>(
       "KV",
       (args) => {
         member = args.resource.host;
-        return runPage(args as ConnectionArgs, request, callOptions, options);
+        return run(args as ConnectionArgs);
       },
       preferredOrder(pool.hosts, isSuspect),
     );
@@ -340,13 +382,17 @@ async function readPageThrough(
   }
 }
 
-/** The client's default call options for a range call, without `deadline` (trap 20). */
-function pageCallOptions(pool: PoolInternals, request: IRangeRequest): CallOptions {
+/** The client's default call options for a read, without `deadline` (trap 20). */
+function readCallOptions(
+  pool: PoolInternals,
+  ...[method, params]: ["range", IRangeRequest] | ["txn", ITxnRequest]
+): CallOptions {
   const factory = pool.callOptionsFactory;
-  const resolved =
-    typeof factory === "function"
-      ? factory({ service: "KV", method: "range", params: request, isStream: false })
-      : factory;
+  const context =
+    method === "range"
+      ? { service: "KV" as const, method, params, isStream: false as const }
+      : { service: "KV" as const, method, params, isStream: false as const };
+  const resolved = typeof factory === "function" ? factory(context) : factory;
   const { deadline: _deadline, ...rest } = (resolved ?? {}) as Record<string, unknown>;
   return rest;
 }

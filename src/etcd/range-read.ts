@@ -9,6 +9,7 @@ import { GRPCResourceExhastedError } from "etcd3";
 import { RequestTimeoutError } from "../event/errors.js";
 import { isEtcdError } from "./classify.js";
 import type { KeyRange } from "./key-range.js";
+import { readKeyBatched } from "./key-read-batch.js";
 import type { PageSizer } from "./page-sizer.js";
 import type { EtcdPort } from "./port.js";
 
@@ -56,8 +57,10 @@ export interface RangeReadOptions {
  * revision, so the result is one consistent state however many pages it takes. Pages
  * are sized by `options.sizer` and requested with `EtcdPort.readPage`, so no page counts
  * against the user's client; a page too large for a gRPC message is asked for again at
- * half the size, down to one key. Fails with what etcd fails with (a revision compacted
- * in the meantime: `GRPCOutOfRangeError`; one key over the client's receive limit:
+ * half the size, down to one key. A single key at the current revision is read together
+ * with the other single keys asked for on the client at the same time (`readKeyBatched`).
+ * Fails with what etcd fails with (a revision compacted in the meantime:
+ * `GRPCOutOfRangeError`; one key over the client's receive limit:
  * `GRPCResourceExhastedError`); the caller retries.
  */
 export async function readRange(
@@ -75,14 +78,18 @@ export async function readRange(
     const started = performance.now();
     let response: Awaited<ReturnType<EtcdPort["readPage"]>>;
     try {
-      response = await port.readPage(
-        {
-          key: from,
-          ...(range.end === undefined ? {} : { range_end: range.end, limit }),
-          ...(revision === undefined ? {} : { revision }),
-        },
-        { idleTimeoutMs: options.timeoutMs, signal },
-      );
+      const pageOptions = { idleTimeoutMs: options.timeoutMs, signal };
+      response =
+        range.end === undefined && revision === undefined
+          ? await readKeyBatched(port, { key: from }, pageOptions) // one key, now
+          : await port.readPage(
+              {
+                key: from,
+                ...(range.end === undefined ? {} : { range_end: range.end, limit }),
+                ...(revision === undefined ? {} : { revision }),
+              },
+              pageOptions,
+            );
     } catch (error) {
       if (isEtcdError(error, GRPCResourceExhastedError) && range.end !== undefined && limit > 1) {
         sizer.shrink(limit);
