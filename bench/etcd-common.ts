@@ -34,6 +34,8 @@ export interface EtcdSizes {
   curveRounds: number;
   /** Row 15: numbers of distinct keys (one value each), one set of figures per number. */
   distinctKeys: readonly number[];
+  /** Row 15: rounds per side and number of keys, sides alternating (medians reported). */
+  distinctRounds: number;
   /** Row 15: how long etcd's idle CPU is measured, in ms. */
   idleMs: number;
   /** Row 8: puts while the consumer is stalled, spread over `stalledKeys` keys. */
@@ -90,6 +92,7 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   curveKeys: [100, 300, 1000, 3000, 10_000],
   curveRounds: 3,
   distinctKeys: [1000, 10_000],
+  distinctRounds: 3,
   idleMs: 10_000,
   stalledPuts: 100_000,
   stalledKeys: 100,
@@ -126,6 +129,7 @@ export const SMOKE_ETCD_SIZES: EtcdSizes = {
   curveKeys: [10, 30],
   curveRounds: 1,
   distinctKeys: [50],
+  distinctRounds: 1,
   idleMs: 200,
   stalledPuts: 500,
   stalledKeys: 10,

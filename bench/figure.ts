@@ -1,8 +1,8 @@
 /**
  * The figure of BENCHMARKS.md, drawn by the benchmark from its own measurements: set-up
- * time and heap per key of `EtcdRangeValue` against raw etcd3 key watchers (row 7's
- * measurement), against the number of keys. An SVG file, no dependency: two log–log
- * panels, one line per side.
+ * time and heap per key of `EtcdRangeValue` against raw etcd3 (one prefix watcher and a
+ * paged read; one watcher per key), row 7's measurement, against the number of keys. An
+ * SVG file, no dependency: two log–log panels, one line per side.
  */
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -11,9 +11,12 @@ import type { CurvePoint, SetUp } from "./etcd-many-keys.js";
 import { fmt } from "./report.js";
 
 const PANEL = { width: 380, height: 260, left: 64, right: 16, top: 40, bottom: 48 };
-const COLORS = { ours: "#1f6feb", baseline: "#d1242f" } as const;
+const COLORS = { ours: "#1f6feb", baseline: "#d1242f", keyWatchers: "#9a6700" } as const;
 const TITLE =
-  "Set-up time and heap per key against the number of keys: EtcdRangeValue and raw etcd3 key watchers";
+  "Set-up time and heap per key against the number of keys: EtcdRangeValue and raw etcd3 (one prefix watcher and a paged read; one watcher per key)";
+
+/** The lines of a panel, one per side of a point. */
+type Side = keyof typeof COLORS;
 
 /** One panel: which figure of a round it plots, and how. */
 interface Panel {
@@ -21,6 +24,8 @@ interface Panel {
   axis: string;
   value: (setUp: SetUp) => number;
 }
+
+const SIDES: readonly Side[] = ["ours", "baseline", "keyWatchers"];
 
 const PANELS: readonly Panel[] = [
   { title: "Set-up until every value is held and watched", axis: "ms", value: (s) => s.ms },
@@ -36,11 +41,12 @@ export function writeAttachFigure(path: string, points: readonly CurvePoint[]): 
 /** The figure as SVG text. */
 export function attachFigureSvg(points: readonly CurvePoint[]): string {
   const width = PANEL.width * PANELS.length;
-  const height = PANEL.height + 28;
+  const height = PANEL.height + 44;
   const panels = PANELS.map((panel, index) => drawPanel(panel, points, index * PANEL.width));
   const legend = [
     legendItem(16, "EtcdRangeValue (one range watch)", COLORS.ours),
-    legendItem(260, "raw etcd3: one watcher per key + getAll()", COLORS.baseline),
+    legendItem(16, "raw etcd3: one prefix watcher + paged getAll()", COLORS.baseline, 16),
+    legendItem(360, "raw etcd3: one watcher per key + getAll()", COLORS.keyWatchers, 16),
   ];
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
@@ -53,21 +59,21 @@ export function attachFigureSvg(points: readonly CurvePoint[]): string {
   ].join("\n");
 }
 
-function legendItem(x: number, label: string, color: string): string {
+function legendItem(x: number, label: string, color: string, dy = 0): string {
   return (
-    `<line x1="${x}" y1="8" x2="${x + 24}" y2="8" stroke="${color}" stroke-width="2"/>` +
-    `<text x="${x + 30}" y="12">${escapeXml(label)}</text>`
+    `<line x1="${x}" y1="${8 + dy}" x2="${x + 24}" y2="${8 + dy}" stroke="${color}" stroke-width="2"/>` +
+    `<text x="${x + 30}" y="${12 + dy}">${escapeXml(label)}</text>`
   );
 }
 
 function drawPanel(panel: Panel, points: readonly CurvePoint[], offset: number): string {
   const { width, height, left, right, top, bottom } = PANEL;
   const xs = points.map((p) => p.keys);
-  const ys = points.flatMap((p) => [panel.value(p.ours), panel.value(p.baseline)]);
+  const ys = points.flatMap((p) => SIDES.map((side) => panel.value(p[side])));
   const x = logScale(Math.min(...xs), Math.max(...xs), left, width - right);
   const [yMin, yMax] = decadeBounds(Math.min(...ys), Math.max(...ys));
   const y = logScale(yMin, yMax, height - bottom, top);
-  const line = (side: "ours" | "baseline"): string => {
+  const line = (side: Side): string => {
     const coords = points.map((p) => [x(p.keys), y(panel.value(p[side]))] as const);
     const path = coords.map(([cx, cy]) => `${cx.toFixed(1)},${cy.toFixed(1)}`).join(" ");
     const dots = coords
@@ -94,6 +100,7 @@ function drawPanel(panel: Panel, points: readonly CurvePoint[], offset: number):
     `<line x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}" stroke="#888"/>`,
     ...xTicks,
     `<text x="${(left + width - right) / 2}" y="${height - bottom + 32}" text-anchor="middle">keys under the prefix</text>`,
+    line("keyWatchers"),
     line("baseline"),
     line("ours"),
     "</g>",

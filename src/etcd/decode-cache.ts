@@ -7,21 +7,31 @@
 import { type Decoder, runDecoder } from "../event/decoders.js";
 import type { StoredKv } from "./range-read.js";
 
-/** A stored value carrying decoded values, one slot per cache that decoded it. */
-type Slotted = Record<symbol, unknown>;
+/**
+ * The decoded value of a stored value, kept on the stored value itself under these two
+ * symbols (the same for every cache, so every decoded stored value keeps one shape), not
+ * in a `WeakMap`: loading a 100,000-key snapshot spent ~20 ms in `WeakMap` inserts alone,
+ * and a large `WeakMap` makes every later full GC slower. A symbol per cache gave each
+ * stored value a hidden class of its own (about 300 bytes per value).
+ */
+const DECODED_BY = Symbol("decodedBy");
+const DECODED = Symbol("decoded");
+
+/** A stored value carrying the value decoded by one cache. */
+interface Slotted {
+  [DECODED_BY]?: object;
+  [DECODED]?: unknown;
+}
 
 /**
  * Decodes stored values with one decoder, caching each successful result for as long as
  * the stored value lives. Failures are not cached: each watcher that reaches a bad value
- * gets its own `DecodeError`.
- *
- * The result is kept on the stored value itself, under a symbol of this cache, not in a
- * `WeakMap`: loading a 100,000-key snapshot spent ~20 ms in `WeakMap` inserts alone, and
- * a large `WeakMap` makes every later full GC slower.
+ * gets its own `DecodeError`. A stored value is usually decoded by one cache (its value's):
+ * a second cache keeps its results in a `WeakMap` of its own.
  */
 export class DecodeCache<T> {
   readonly #decoder: Decoder<T>;
-  readonly #slot = Symbol("decoded");
+  #others: WeakMap<StoredKv, T> | undefined;
 
   constructor(decoder: Decoder<T>) {
     this.#decoder = decoder;
@@ -29,11 +39,18 @@ export class DecodeCache<T> {
 
   /** The decoded value of `kv`; throws a `DecodeError` with `key` and `revision`. */
   decode(kv: StoredKv, key: string, revision: number): T {
-    const slotted = kv as unknown as Slotted;
-    const cached = slotted[this.#slot];
-    if (cached !== undefined || this.#slot in slotted) return cached as T;
+    const slotted = kv as Slotted;
+    const by = slotted[DECODED_BY];
+    if (by === this) return slotted[DECODED] as T;
+    if (by !== undefined && this.#others?.has(kv) === true) return this.#others.get(kv) as T;
     const value = runDecoder(this.#decoder, kv.value, key, revision);
-    slotted[this.#slot] = value;
+    if (by === undefined) {
+      slotted[DECODED_BY] = this;
+      slotted[DECODED] = value;
+    } else {
+      this.#others ??= new WeakMap();
+      this.#others.set(kv, value);
+    }
     return value;
   }
 }

@@ -224,8 +224,20 @@ export function requireEtcdClient(client: unknown, expected: string, watches: bo
   }
 }
 
-/** The port of an `etcd3` client or namespace. */
+/** The port of each client or namespace: values on one client share it. */
+const ports = new WeakMap<Etcd3 | Namespace, EtcdPort>();
+
+/** The port of an `etcd3` client or namespace (one per client object). */
 export function portOf(client: Etcd3 | Namespace): EtcdPort {
+  let port = ports.get(client);
+  if (port === undefined) {
+    port = makePort(client);
+    ports.set(client, port);
+  }
+  return port;
+}
+
+function makePort(client: Etcd3 | Namespace): EtcdPort {
   const pool = poolOf(client);
   const { isSuspect, suspect, openWatchStream, isClosed } = streamSideOf(client, pool);
   return {

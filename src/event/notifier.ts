@@ -14,23 +14,25 @@ export type Wake = () => void;
  * rate of notifications; a watcher that stops waiting (abort, close) deletes its entry.
  */
 export class Notifier {
-  #waiting = new Set<Wake>();
+  /** Made when a watcher first waits: most values of a process have nobody waiting. */
+  #waiting: Set<Wake> | undefined;
 
   /** Registers `wake` for the next `notify()` (once, however often it is added). */
   add(wake: Wake): void {
+    this.#waiting ??= new Set();
     this.#waiting.add(wake);
   }
 
   /** Unregisters `wake`; a no-op when it is not registered. */
   delete(wake: Wake): void {
-    this.#waiting.delete(wake);
+    this.#waiting?.delete(wake);
   }
 
   /** Runs and forgets every wake-up registered so far. Wake-ups must not throw. */
   notify(): void {
     const waiting = this.#waiting;
-    if (waiting.size === 0) return;
-    this.#waiting = new Set();
+    if (waiting === undefined || waiting.size === 0) return;
+    this.#waiting = undefined;
     for (const wake of waiting) wake();
   }
 }
