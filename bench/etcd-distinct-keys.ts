@@ -34,7 +34,7 @@
  */
 
 import { setTimeout as delay } from "node:timers/promises";
-import type { Watcher as RawWatcher } from "etcd3";
+import { isRecoverableError, type Watcher as RawWatcher } from "etcd3";
 import { EtcdValue, type Watcher } from "../src/index.js";
 import { openWatchStreams, requestText } from "../test/harness/etcd-http.js";
 import {
@@ -90,7 +90,12 @@ async function measure(
   const metricsBefore = await memberMetrics(etcd);
   const streamsBefore = await openWatchStreams(etcd.endpoint);
   const start = now();
-  await side.setUp(keys);
+  try {
+    await side.setUp(keys);
+  } catch (error) {
+    await side.tearDown();
+    throw error;
+  }
   const heldMs = now() - start;
   const streams = (await openWatchStreams(etcd.endpoint)) - streamsBefore;
   gc();
@@ -105,9 +110,15 @@ async function measure(
   const rssMiB = idleMs === 0 ? Number.NaN : (idleEnd.rss - metricsBefore.rss) / 2 ** 20;
   const round = Date.now();
   const seen = side.nextPuts(round);
+  seen.catch(() => {}); // awaited below; rejects only after a failed round's tear-down
   const putStart = now();
-  await putConcurrently(keys, 64, (i) => etcd.writer.put(keyOf(i)).value(`${round}`).exec());
-  await seen;
+  try {
+    await putConcurrently(keys, 64, (i) => etcd.writer.put(keyOf(i)).value(`${round}`).exec());
+    await seen;
+  } catch (error) {
+    await side.tearDown();
+    throw error;
+  }
   const putMs = now() - putStart;
   await side.tearDown();
   return { heldMs, putMs, heapMiB, rssMiB, idleCpuPercent, streams };
@@ -194,6 +205,24 @@ function raw(etcd: BenchEtcd, read: RawRead): Sides {
   };
 }
 
+/**
+ * Runs `round` again (up to 3 times in all) when it fails with a transient etcd3 error:
+ * on a starved machine, gRPC's keepalive (2 s to answer a ping) sometimes drops the
+ * connection under a burst of calls, and the raw side's calls then fail. A failed round
+ * is reported on stderr and not counted.
+ */
+async function measureAgain(round: () => Promise<Figures>): Promise<Figures> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await round();
+    } catch (error) {
+      if (attempt >= 3 || !isRecoverableError(error as Error)) throw error;
+      console.error(`row 15: a round failed (${String(error)}); measuring it again`);
+      await delay(2000);
+    }
+  }
+}
+
 /** Each side's figures over its rounds: medians (idle CPU, RSS: the rounds that measured them). */
 function medians(rounds: readonly Figures[]): Figures {
   const of = (field: keyof Figures): number =>
@@ -222,7 +251,7 @@ export async function distinctKeysRows(etcd: BenchEtcd, sizes: EtcdSizes): Promi
     for (let round = 0; round < sizes.distinctRounds; round++) {
       for (const side of round % 2 === 0 ? order : [...order].reverse()) {
         const idleMs = round === 0 ? sizes.idleMs : 0; // RSS too: see the comment above
-        side.rounds.push(await measure(etcd, keys, side.make(), idleMs));
+        side.rounds.push(await measureAgain(() => measure(etcd, keys, side.make(), idleMs)));
         await delay(1000);
       }
     }
