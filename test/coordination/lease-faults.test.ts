@@ -8,7 +8,7 @@ import test from "ava";
 import { EtcdLease } from "../../src/index.js";
 import { withBackends } from "../harness/backends.js";
 import { pollUntil } from "../harness/poll.js";
-import { spyGrants } from "../helpers/coordination.js";
+import { spyGrants, within } from "../helpers/coordination.js";
 
 /** TTL of the test's lease, in s: longer than the bound below, so etcd's expiry never passes it. */
 const TTL = 30;
@@ -26,9 +26,9 @@ withBackends(
         await backend().freeze();
         t.teardown(() => backend().thaw());
         const granting = EtcdLease.grant(client, { ttl: TTL });
-        await grants.sentAt(2); // the first attempt given up on (soft timeout), a second sent
+        await within(grants.sentAt(2), 15_000, "a second attempt"); // the first attempt given up on (soft timeout), a second sent
         await backend().thaw();
-        const lease = await granting;
+        const lease = await within(granting, 15_000, "the grant to settle");
         t.teardown(() => lease.revoke());
         const answers = (await Promise.allSettled(grants.answers)).flatMap((answer) =>
           answer.status === "fulfilled" ? [String((answer.value as { ID: string }).ID)] : [],

@@ -10,8 +10,8 @@ import type { Etcd3 } from "etcd3";
 import { codecs, EtcdLease, EtcdLock, EtcdValue, type LockHandle } from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
 import { TcpProxy } from "../harness/tcp-proxy.js";
-import { keysUnder, spyGrants, untilKeys } from "../helpers/coordination.js";
-import { deadline, recommendedClient } from "../helpers/faults.js";
+import { keysUnder, spyGrants, untilKeys, within } from "../helpers/coordination.js";
+import { recommendedClient } from "../helpers/faults.js";
 import { isPending } from "../helpers/pending.js";
 
 /** TTL of the tests' leases, in s: longer than any fault here, so no lease expires. */
@@ -31,15 +31,6 @@ function clientThrough(t: { teardown(fn: () => void): void }, proxy: TcpProxy): 
   const client = recommendedClient([proxy.url]);
   t.teardown(() => client.close());
   return client;
-}
-
-/** Resolves `promise` or rejects once `ms` passed. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  const signal = deadline(ms, what);
-  return new Promise<T>((resolve, reject) => {
-    signal.addEventListener("abort", () => reject(signal.reason));
-    promise.then(resolve, reject);
-  });
 }
 
 test.serial(
@@ -189,7 +180,7 @@ test.serial(
     const stop = new AbortController();
     const acquiring = lock.acquire({ signal: stop.signal });
     acquiring.catch(() => {});
-    await grants.answers[0]; // answered: the put comes next; hold answers only from now on
+    await within(grants.answers[0] as Promise<unknown>, 15_000, "the grant's answer"); // answered: the put comes next; hold answers only from now on
     proxy.setMode("oneway");
     try {
       await untilKeys(etcd(), prefix, 1);

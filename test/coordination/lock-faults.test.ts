@@ -10,7 +10,7 @@ import type { Etcd3 } from "etcd3";
 import { EtcdLease, EtcdLock } from "../../src/index.js";
 import { withBackends } from "../harness/backends.js";
 import { pollUntil } from "../harness/poll.js";
-import { keysUnder, spyGrants, spyTxns } from "../helpers/coordination.js";
+import { keysUnder, spyGrants, spyTxns, within } from "../helpers/coordination.js";
 
 /** TTL of the tests' leases, in s: longer than every bound below, so that etcd's own expiry never passes a test. */
 const TTL = 30;
@@ -37,9 +37,15 @@ withBackends(
         const acquiring = lock.acquire({ signal: stop.signal });
         t.is(grants.answers.length, 1, "the grant was sent");
         stop.abort(new Error("gave up"));
-        await t.throwsAsync(acquiring, { message: "gave up" });
+        await t.throwsAsync(within(acquiring, 15_000, "the acquire to settle"), {
+          message: "gave up",
+        });
         await backend().thaw();
-        const granted = (await grants.answers[0]) as { ID: string };
+        const granted = (await within(
+          grants.answers[0] as Promise<unknown>,
+          15_000,
+          "the grant's answer",
+        )) as { ID: string };
         t.truthy(granted.ID, "etcd granted the lease after the thaw");
         await pollUntil(
           async () => {
@@ -67,9 +73,9 @@ withBackends(
         const acquiring = new EtcdLock(client, "/lock-faults/p9-held", { ttl: TTL }).acquire({
           lease,
         });
-        await txns.sentAt(2); // the first attempt given up on (soft timeout), a second sent
+        await within(txns.sentAt(2), 15_000, "a second attempt"); // the first attempt given up on (soft timeout), a second sent
         await backend().thaw();
-        const handle = await acquiring;
+        const handle = await within(acquiring, 15_000, "the acquire to settle");
         const observer = backend().client();
         const stored = (await observer.get(handle.key).exec()).kvs[0];
         t.is(Number(stored?.create_revision), handle.createRevision, "the handle has etcd's key");
@@ -97,10 +103,12 @@ withBackends(
         const lock = new EtcdLock(client, "/lock-faults/p9-abort", { ttl: TTL });
         const acquiring = lock.acquire({ lease, signal: stop.signal });
         acquiring.catch(() => {});
-        await txns.sentAt(2); // the first attempt given up on (soft timeout), a second sent
+        await within(txns.sentAt(2), 15_000, "a second attempt"); // the first attempt given up on (soft timeout), a second sent
         stop.abort(new Error("gave up"));
         await backend().thaw(); // the held puts are applied now
-        await t.throwsAsync(acquiring, { message: "gave up" });
+        await t.throwsAsync(within(acquiring, 15_000, "the acquire to settle"), {
+          message: "gave up",
+        });
         const observer = backend().client();
         t.deepEqual(await keysUnder(observer, prefix), [], "the key the held put wrote is removed");
         t.is(lease.state, "alive", "while the caller's lease lives on");

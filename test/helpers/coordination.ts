@@ -84,3 +84,12 @@ export function spyTxns(client: Etcd3): { sentAt(n: number): Promise<void> } {
       n <= sent ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve })),
   };
 }
+
+/** Resolves `promise` or rejects once `ms` passed. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  const signal = deadline(ms, what);
+  return new Promise<T>((resolve, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason));
+    promise.then(resolve, reject);
+  });
+}
