@@ -9,7 +9,6 @@
  */
 
 import {
-  castGrpcError,
   EtcdInvalidAuthTokenError,
   GRPCResourceExhastedError,
   type IRangeRequest,
@@ -17,7 +16,7 @@ import {
   type ITxnRequest,
   type ITxnResponse,
 } from "etcd3";
-import { RequestTimeoutError } from "../event/errors.js";
+import { awaitAnswer, startKvCall, Unanswered } from "./kv-call.js";
 import { withIdleTimeout } from "./soft-timeout.js";
 import { progressFrom } from "./transport-activity.js";
 
@@ -44,20 +43,6 @@ export interface ConnectionArgs {
   readonly resource: { readonly host: string };
   readonly client: unknown;
   readonly metadata: Metadata;
-}
-
-/** A unary method of the gRPC KV client, as grpc-js generates it. */
-type KvMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: CallOptions,
-  callback: (error: Error | null, response?: Res) => void,
-) => { cancel(): void };
-
-/** The gRPC KV client's read methods used here. */
-interface KvStub {
-  range: KvMethod<IRangeRequest, IRangeResponse>;
-  txn: KvMethod<ITxnRequest, ITxnResponse>;
 }
 
 /**
@@ -97,57 +82,37 @@ export function runReadTxn(
   return runRead(args, "txn", request, callOptions, options);
 }
 
-async function runRead<M extends keyof KvStub>(
+async function runRead<Response>(
   args: ConnectionArgs,
-  method: M,
-  request: Parameters<KvStub[M]>[0],
+  method: "range" | "txn",
+  request: IRangeRequest | ITxnRequest,
   callOptions: CallOptions,
   options: PageRequestOptions,
-): Promise<PageOutcome<ResponseOf<M>>> {
-  const stub = args.client as KvStub;
+): Promise<PageOutcome<Response>> {
   const { signal, idleTimeoutMs } = options;
   if (signal?.aborted === true) return { ok: false, error: signal.reason };
-  let call: { cancel(): void } | undefined;
-  const answer = new Promise<ResponseOf<M>>((resolve, reject) => {
-    const unary = stub[method] as KvMethod<Parameters<KvStub[M]>[0], ResponseOf<M>>;
-    call = unary.call(stub, request, args.metadata, callOptions, (error, response) => {
-      if (error !== null) reject(castGrpcError(error));
-      else resolve(response as ResponseOf<M>);
-    });
-  });
-  let aborted: (() => void) | undefined;
-  const cancelled = new Promise<never>((_, reject) => {
-    aborted = () => reject(signal?.reason);
-    signal?.addEventListener("abort", aborted, { once: true });
-  });
+  const call = startKvCall<Response>(args.client, method, request, args.metadata, callOptions);
+  const what = method === "range" ? "etcd range page" : "etcd batched read";
+  const progress = progressFrom(args.resource.host);
   try {
-    const what = method === "range" ? "etcd range page" : "etcd batched read";
-    const response = await Promise.race([
-      withIdleTimeout(answer, idleTimeoutMs, what, progressFrom(args.resource.host)),
-      cancelled,
-    ]);
-    return { ok: true, response };
+    const answer = await awaitAnswer(call.answer, {
+      bound: (pending) => withIdleTimeout(pending, idleTimeoutMs, what, progress),
+      signal,
+      cancel: call.cancel, // abandoned: stop the download
+    });
+    if (answer instanceof Unanswered) return { ok: false, error: answer.error };
+    return { ok: true, response: answer };
   } catch (error) {
-    if (isOurs(error, signal)) {
-      call?.cancel(); // abandoned: stop the download (a no-op once answered)
-      return { ok: false, error };
-    }
+    if (isOurs(error)) return { ok: false, error };
     throw error;
-  } finally {
-    if (aborted !== undefined) signal?.removeEventListener("abort", aborted);
   }
 }
 
-/** The response type of a {@link KvStub} method. */
-type ResponseOf<M extends keyof KvStub> =
-  KvStub[M] extends KvMethod<never, infer Res> ? Res : never;
-
-/** Failures that are not the member's fault, and must not be reported to its breaker. */
-function isOurs(error: unknown, signal: AbortSignal | undefined): boolean {
-  return (
-    error instanceof GRPCResourceExhastedError ||
-    error instanceof RequestTimeoutError ||
-    error instanceof EtcdInvalidAuthTokenError ||
-    (signal?.aborted === true && error === signal.reason)
-  );
+/**
+ * Answers that are not the member's fault, and must not be reported to its breaker: a
+ * response over the receive limit, an expired auth token. (Our timeout and the caller's
+ * abort are `Unanswered`.)
+ */
+function isOurs(error: unknown): boolean {
+  return error instanceof GRPCResourceExhastedError || error instanceof EtcdInvalidAuthTokenError;
 }

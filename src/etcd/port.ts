@@ -14,6 +14,7 @@
  */
 
 import {
+  type CallContext,
   type Etcd3,
   EtcdInvalidAuthTokenError,
   type ICallable,
@@ -248,7 +249,7 @@ function makePort(client: Etcd3 | Namespace): EtcdPort {
         // No breaker to keep clear of (a mock), or no way to reach around it.
         return withSoftTimeout(client.kv.range(request), options.idleTimeoutMs, "etcd range page");
       }
-      const callOptions = readCallOptions(pool, "range", request);
+      const callOptions = kvCallOptions(pool, "range", request);
       return readThrough(
         pool,
         isSuspect,
@@ -261,7 +262,7 @@ function makePort(client: Etcd3 | Namespace): EtcdPort {
       if (pool === undefined || (pool.mockImpl ?? null) !== null) {
         return withSoftTimeout(client.kv.txn(txn), options.idleTimeoutMs, "etcd batched read");
       }
-      const callOptions = readCallOptions(pool, "txn", txn);
+      const callOptions = kvCallOptions(pool, "txn", txn);
       return readThrough(
         pool,
         isSuspect,
@@ -284,19 +285,7 @@ function makePort(client: Etcd3 | Namespace): EtcdPort {
                   member: resource.host,
                   client: kvClient,
                   metadata,
-                  callOptions: (method, params) => {
-                    const factory = pool.callOptionsFactory;
-                    const resolved =
-                      typeof factory === "function"
-                        ? factory({ service: "KV", method, params, isStream: false } as never)
-                        : factory;
-                    // Our soft timeout replaces a deadline (trap 20).
-                    const { deadline: _deadline, ...rest } = (resolved ?? {}) as Record<
-                      string,
-                      unknown
-                    >;
-                    return rest;
-                  },
+                  callOptions: (method, params) => kvCallOptions(pool, method, params),
                   invalidateToken: () => pool.authenticator?.invalidateMetadata?.(),
                 }),
               preferredOrder(pool.hosts, isSuspect),
@@ -394,16 +383,14 @@ async function readThrough<R>(
   }
 }
 
-/** The client's default call options for a read, without `deadline` (trap 20). */
-function readCallOptions(
-  pool: PoolInternals,
-  ...[method, params]: ["range", IRangeRequest] | ["txn", ITxnRequest]
-): CallOptions {
+/**
+ * The client's default call options (`defaultCallOptions`) for the KV call `method`,
+ * without `deadline`: our soft or idle timeout replaces it (trap 20).
+ */
+function kvCallOptions(pool: PoolInternals, method: string, params: unknown): CallOptions {
   const factory = pool.callOptionsFactory;
-  const context =
-    method === "range"
-      ? { service: "KV" as const, method, params, isStream: false as const }
-      : { service: "KV" as const, method, params, isStream: false as const };
+  // One of etcd3's KV methods: the union of its call contexts cannot be built from a string.
+  const context = { service: "KV", method, params, isStream: false } as CallContext;
   const resolved = typeof factory === "function" ? factory(context) : factory;
   const { deadline: _deadline, ...rest } = (resolved ?? {}) as Record<string, unknown>;
   return rest;
