@@ -15,18 +15,22 @@ import { Etcd3, type IOptions, isRecoverableError } from "etcd3";
 
 /**
  * gRPC channel options the library recommends, and why:
- * - `grpc.keepalive_time_ms: 5000`, `grpc.keepalive_timeout_ms: 2000`,
- *   `grpc.keepalive_permit_without_calls: 1`: a connection to a frozen or partitioned
- *   member is noticed within ~7 s for every call, not only for watches (the library
- *   notices stalled watches by itself). 5 s is etcd's `--grpc-keepalive-min-time`:
- *   pinging more often gets the connection closed with GOAWAY.
+ * - `grpc.keepalive_time_ms: 5000`, `grpc.keepalive_timeout_ms: 2000`: a connection to
+ *   a frozen or partitioned member is noticed within ~7 s for every call in flight, not
+ *   only for watches (the library notices stalled watches by itself). 5 s is etcd's
+ *   `--grpc-keepalive-min-time`: pinging more often gets the connection closed with
+ *   GOAWAY `too_many_pings`, which fails every call on it.
+ * - `grpc.keepalive_permit_without_calls: 0`: no pings on a connection without calls.
+ *   etcd forbids them (its enforcement policy does not permit pings without streams): a
+ *   client idle for ~20 s would have its connection closed with `too_many_pings`, and a
+ *   call starting at that moment would fail.
  * - `grpc.max_receive_message_length: 64 MiB`: large reads and catch-ups fit in a
  *   message (the default 4 MiB fails with RESOURCE_EXHAUSTED, then forever on retry).
  */
 export const RECOMMENDED_GRPC_OPTIONS: Readonly<Record<string, number>> = Object.freeze({
   "grpc.keepalive_time_ms": 5000,
   "grpc.keepalive_timeout_ms": 2000,
-  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.keepalive_permit_without_calls": 0,
   "grpc.max_receive_message_length": 64 * 1024 * 1024,
 });
 
