@@ -14,7 +14,6 @@ import {
   type IRangeRequest,
   type IRangeResponse,
   type ITxnRequest,
-  type ITxnResponse,
 } from "etcd3";
 import { awaitAnswer, startKvCall, Unanswered } from "./kv-call.js";
 import { withIdleTimeout } from "./soft-timeout.js";
@@ -55,34 +54,14 @@ export type PageOutcome<Res = IRangeResponse> =
   | { readonly ok: false; readonly error: unknown };
 
 /**
- * Runs `request` on the member of `args` (inside etcd3's `withConnection`), with `callOptions`
- * (the client's defaults without `deadline`: our idle timeout replaces it, see trap 20).
- * Resolves with the failures listed in {@link PageOutcome}; rejects with the others (the
- * member unavailable…), which the pool then reports as it would for any call.
+ * Runs `request`, a Range or a read-only Txn (it must hold no write, or the read could
+ * not be abandoned safely), on the member of `args` (inside etcd3's `withConnection`),
+ * with `callOptions` (the client's defaults without `deadline`: our idle timeout replaces
+ * it, see trap 20). Resolves with the failures listed in {@link PageOutcome}; rejects
+ * with the others (the member unavailable…), which the pool then reports as it would for
+ * any call.
  */
-export function runPage(
-  args: ConnectionArgs,
-  request: IRangeRequest,
-  callOptions: CallOptions,
-  options: PageRequestOptions,
-): Promise<PageOutcome> {
-  return runRead(args, "range", request, callOptions, options);
-}
-
-/**
- * Like {@link runPage}, for a read-only `Txn` (several reads answered at one revision):
- * `request` must hold no write, or the read could not be abandoned safely.
- */
-export function runReadTxn(
-  args: ConnectionArgs,
-  request: ITxnRequest,
-  callOptions: CallOptions,
-  options: PageRequestOptions,
-): Promise<PageOutcome<ITxnResponse>> {
-  return runRead(args, "txn", request, callOptions, options);
-}
-
-async function runRead<Response>(
+export async function runRead<Response>(
   args: ConnectionArgs,
   method: "range" | "txn",
   request: IRangeRequest | ITxnRequest,

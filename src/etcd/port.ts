@@ -36,8 +36,7 @@ import {
   type ConnectionArgs,
   type PageOutcome,
   type PageRequestOptions,
-  runPage,
-  runReadTxn,
+  runRead,
 } from "./page-request.js";
 import { withSoftTimeout } from "./soft-timeout.js";
 
@@ -241,33 +240,45 @@ export function portOf(client: Etcd3 | Namespace): EtcdPort {
 function makePort(client: Etcd3 | Namespace): EtcdPort {
   const pool = poolOf(client);
   const { isSuspect, suspect, openWatchStream, isClosed } = streamSideOf(client, pool);
+  /**
+   * One read (a Range, or a read-only Txn) through the pool, never counted against its
+   * members; on a mock client, or one without pool internals, through etcd3 (`direct`).
+   * `hookRequest` names the range an auth-token refresh reads.
+   */
+  function read<Res>(
+    method: "range" | "txn",
+    request: IRangeRequest | ITxnRequest,
+    direct: () => Promise<Res>,
+    what: string,
+    hookRequest: IRangeRequest,
+    options: PageRequestOptions,
+  ): Promise<Res> {
+    if (pool === undefined || (pool.mockImpl ?? null) !== null) {
+      // No breaker to keep clear of (a mock), or no way to reach around it.
+      return withSoftTimeout(direct(), options.idleTimeoutMs, what);
+    }
+    const callOptions = kvCallOptions(pool, method, request);
+    return readThrough(
+      pool,
+      isSuspect,
+      (args) => runRead<Res>(args, method, request, callOptions, options),
+      readHooks(client, hookRequest, suspect),
+    );
+  }
   return {
     prefix: client.prefix,
     range: (request) => client.kv.range(request),
-    readPage: (request, options) => {
-      if (pool === undefined || (pool.mockImpl ?? null) !== null) {
-        // No breaker to keep clear of (a mock), or no way to reach around it.
-        return withSoftTimeout(client.kv.range(request), options.idleTimeoutMs, "etcd range page");
-      }
-      const callOptions = kvCallOptions(pool, "range", request);
-      return readThrough(
-        pool,
-        isSuspect,
-        (args) => runPage(args, request, callOptions, options),
-        readHooks(client, request, suspect),
-      );
-    },
+    readPage: (request, options) =>
+      read("range", request, () => client.kv.range(request), "etcd range page", request, options),
     readKeys: (requests, options) => {
       const txn: ITxnRequest = { success: requests.map((request) => ({ request_range: request })) };
-      if (pool === undefined || (pool.mockImpl ?? null) !== null) {
-        return withSoftTimeout(client.kv.txn(txn), options.idleTimeoutMs, "etcd batched read");
-      }
-      const callOptions = kvCallOptions(pool, "txn", txn);
-      return readThrough(
-        pool,
-        isSuspect,
-        (args) => runReadTxn(args, txn, callOptions, options),
-        readHooks(client, requests[0] ?? {}, suspect),
+      return read(
+        "txn",
+        txn,
+        () => client.kv.txn(txn),
+        "etcd batched read",
+        requests[0] ?? {},
+        options,
       );
     },
     openWatchStream,
