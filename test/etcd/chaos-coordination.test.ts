@@ -40,9 +40,12 @@ import {
   LostError,
   type Watcher,
 } from "../../src/index.js";
-import { withCluster } from "../harness/ava.js";
-import { proxyMembers, type TcpProxy } from "../harness/tcp-proxy.js";
-import { type Compaction, repairAll, runSchedule } from "../helpers/chaos-faults.js";
+import {
+  type Compaction,
+  repairAll,
+  runSchedule,
+  withChaosTarget,
+} from "../helpers/chaos-faults.js";
 import { formatSchedule, makeSchedule, Random } from "../helpers/chaos-schedule.js";
 import { type Held, type Tenure, TenureHistory } from "../helpers/chaos-tenures.js";
 import { keysUnder } from "../helpers/coordination.js";
@@ -62,12 +65,7 @@ const LIVENESS_MS = 15_000;
 const LEFTOVER_MS = (TTL + 7) * 1000;
 const RUN_BOUND_MS = 60_000;
 
-const cluster = withCluster(test, { members: 3, memberControl: true });
-let proxies: TcpProxy[] = [];
-test.after.always(async () => {
-  await Promise.all(proxies.map((proxy) => proxy.close()));
-});
-const target = () => ({ cluster: cluster(), proxies });
+const chaosTarget = withChaosTarget(test);
 
 const seeds =
   process.env.CHAOS_SEED !== undefined
@@ -84,12 +82,13 @@ for (const seed of seeds) {
 }
 
 async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
-  if (proxies.length === 0) proxies = await proxyMembers(cluster().endpoints);
+  const target = await chaosTarget();
+  const { cluster, proxies } = target;
   const schedule = makeSchedule(seed, { steps: STEPS, members: 3 });
   const ran: (number | undefined)[] = [];
   const repeat = `CHAOS_SEED=${seed} npx ava test/etcd/chaos-coordination.test.ts`;
   t.timeout(RUN_BOUND_MS, `seed ${seed}: the run's bound (repeat: ${repeat})`);
-  t.teardown(() => repairAll(target()));
+  t.teardown(() => repairAll(target));
 
   const prefix = `/chaos-coordination/${seed}/`;
   const origin = performance.now();
@@ -124,8 +123,8 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
 
   const compaction: Compaction = { upTo: 0 };
   const notes: string[] = [];
-  await runSchedule(target(), schedule, ran, compaction, (line) => notes.push(line));
-  await cluster().waitHealthy();
+  await runSchedule(target, schedule, ran, compaction, (line) => notes.push(line));
+  await cluster.waitHealthy();
   const healedAt = performance.now();
 
   // Liveness: once healed, every contender holds again (no phantom key blocks a line).
@@ -142,7 +141,7 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
   for (const one of clients) one.close();
 
   // Nothing left behind, read on a member directly.
-  const direct = cluster().client();
+  const direct = cluster.client();
   const leftover = await untilNothingLeft(direct, prefix, LEFTOVER_MS, (id) => {
     const tenure = lockLine.history.ofLease(id) ?? electionLine.history.ofLease(id);
     return tenure === undefined

@@ -38,9 +38,13 @@ import {
   type Watcher,
   type WatchStatus,
 } from "../../src/index.js";
-import { withCluster } from "../harness/ava.js";
-import { proxyMembers, type TcpProxy } from "../harness/tcp-proxy.js";
-import { type Compaction, repairAll, runSchedule } from "../helpers/chaos-faults.js";
+import type { TcpProxy } from "../harness/tcp-proxy.js";
+import {
+  type Compaction,
+  repairAll,
+  runSchedule,
+  withChaosTarget,
+} from "../helpers/chaos-faults.js";
 import {
   type FinalState,
   KeyRecorder,
@@ -65,13 +69,7 @@ const WRITE_TIMEOUT_MS = 2000;
 /** Bound on one run: schedule, repairs, settling and convergence (they take 15–35 s). */
 const RUN_BOUND_MS = 60_000;
 
-const cluster = withCluster(test, { members: 3, memberControl: true });
-/** One proxy per member, started by the first run (the cluster starts in a hook). */
-let proxies: TcpProxy[] = [];
-test.after.always(async () => {
-  await Promise.all(proxies.map((proxy) => proxy.close()));
-});
-const target = () => ({ cluster: cluster(), proxies });
+const chaosTarget = withChaosTarget(test);
 
 const seeds = process.env.CHAOS_SEED === undefined ? CI_SEEDS : [Number(process.env.CHAOS_SEED)];
 for (const seed of seeds) {
@@ -84,7 +82,8 @@ for (const seed of seeds) {
 
 async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
   const started = Date.now();
-  if (proxies.length === 0) proxies = await proxyMembers(cluster().endpoints);
+  const target = await chaosTarget();
+  const { cluster, proxies } = target;
   const schedule = makeSchedule(seed, { steps: STEPS, members: 3 });
   const ran: (number | undefined)[] = [];
   const repeat = `CHAOS_SEED=${seed} npx ava test/etcd/chaos.test.ts`;
@@ -92,14 +91,14 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
     `seed ${seed} (repeat: ${repeat})\nschedule:\n${formatSchedule(schedule, ran)}`;
   t.timeout(RUN_BOUND_MS, `seed ${seed}: the run's bound (repeat: ${repeat})`);
   t.log(`seed ${seed}; repeat with: ${repeat}\nplanned schedule:\n${formatSchedule(schedule)}`);
-  t.teardown(() => repairAll(target()));
+  t.teardown(() => repairAll(target));
   const events = countWatchEvents();
   t.teardown(events.stop);
 
   const prefix = `/chaos/${seed}/`;
   const keys = Array.from({ length: KEYS }, (_, i) => `${prefix}k${String(i).padStart(2, "0")}`);
   const random = new Random(seed ^ 0x5eed);
-  const writes = createEtcdClient({ hosts: [...cluster().endpoints] });
+  const writes = createEtcdClient({ hosts: [...cluster.endpoints] });
   t.teardown(() => writes.close());
   for (const key of keys) {
     if (random.chance(0.5)) await writes.put(key).value(`${seed}.init.${key}`);
@@ -116,8 +115,8 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
     ["recommended", recommended],
     ["plain", plain],
   ] as const) {
-    const oneTrail = new StatusTrail(`${name} EtcdValue`);
-    const rangeTrail = new StatusTrail(`${name} range`);
+    const oneTrail = new StatusTrail(`${name} EtcdValue`, proxies);
+    const rangeTrail = new StatusTrail(`${name} range`, proxies);
     const one = new EtcdValue(client, key0, oneTrail.options(decoders.text));
     const range = new EtcdRangeValue(client, { prefix }, rangeTrail.options(decoders.text));
     oneTrail.follow(one);
@@ -148,9 +147,9 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
   // The faults.
   writers.start();
   const faultsFrom = Date.now();
-  await runSchedule(target(), schedule, ran, compaction, (line) => t.log(line));
+  await runSchedule(target, schedule, ran, compaction, (line) => t.log(line));
   const healedAt = Date.now();
-  await cluster().waitHealthy();
+  await cluster.waitHealthy();
   await writers.stop();
   const faultsMs = healedAt - faultsFrom;
 
@@ -206,12 +205,21 @@ class StatusTrail {
   #watcher: Watcher<WatchStatus> | undefined;
   #loop: Promise<void> = Promise.resolve();
 
-  constructor(readonly name: string) {}
+  readonly #proxies: readonly TcpProxy[];
+
+  constructor(
+    readonly name: string,
+    proxies: readonly TcpProxy[],
+  ) {
+    this.#proxies = proxies;
+  }
 
   /** Options for the value: a hook noting where each watch is created. */
   options<T>(decoder: Decoder<T>): EtcdValueOptions<T> {
     const watchCreated = (_call: unknown, member: string | undefined): void => {
-      const index = proxies.findIndex((proxy) => proxy.url.endsWith(`:${member?.split(":")[1]}`));
+      const index = this.#proxies.findIndex((proxy) =>
+        proxy.url.endsWith(`:${member?.split(":")[1]}`),
+      );
       this.#lines.push({ at: Date.now(), text: `watch created on m${index}` });
     };
     return withInternal({ decoder }, { hooks: { watchCreated } });

@@ -7,14 +7,33 @@
  */
 
 import { setTimeout as delay } from "node:timers/promises";
+import type { TestFn } from "ava";
+import { withCluster } from "../harness/ava.js";
 import type { EtcdCluster } from "../harness/etcd-cluster.js";
-import type { TcpProxy } from "../harness/tcp-proxy.js";
+import { proxyMembers, type TcpProxy } from "../harness/tcp-proxy.js";
 import { type Action, describeAction, type Step } from "./chaos-schedule.js";
 
 /** The cluster and its proxies (one per member, in member order). */
 export interface ChaosTarget {
   readonly cluster: EtcdCluster;
   readonly proxies: readonly TcpProxy[];
+}
+
+/**
+ * Registers a three-member cluster (with member control) for the file's tests, and its
+ * proxies: the returned function starts the proxies on its first call (the cluster starts
+ * in a hook) and gives the same ones after; they close after the file's tests.
+ */
+export function withChaosTarget<Context>(test: TestFn<Context>): () => Promise<ChaosTarget> {
+  const cluster = withCluster(test, { members: 3, memberControl: true });
+  let proxies: TcpProxy[] | undefined;
+  test.after.always(async () => {
+    await Promise.all((proxies ?? []).map((proxy) => proxy.close()));
+  });
+  return async () => {
+    proxies ??= await proxyMembers(cluster().endpoints);
+    return { cluster: cluster(), proxies };
+  };
 }
 
 /** The highest revision compacted so far (changes at or below it may be summed up). */
