@@ -19,6 +19,14 @@ import { StallCheck } from "./stall-check.js";
 import type { StallPatience } from "./stall-clock.js";
 import { type ProgressCheck, progressFrom } from "./transport-activity.js";
 
+/**
+ * How long, in ms, a stream emptied of its last watch stays open for the next one, when
+ * its hub asks for it (see `WatchHub`): a lock or election line creates and cancels
+ * watches in quick succession, and opening a gRPC call for each costs more than the
+ * watch.
+ */
+export const LINGER_MS = 1000;
+
 /** Stall timing of a stream, in ms. */
 export interface StallTiming {
   /** Silence after which a progress request checks that the stream is alive. */
@@ -119,8 +127,16 @@ interface PendingCreate {
 }
 
 /**
+ * How a stream tells its hub that it takes no more watches: called once the stream
+ * takes no more watches (ended, or retired after a refused or unanswered create);
+ * `emptied` when it ended because its last watch closed.
+ */
+export type StreamGone = (stream: SharedStream, emptied: boolean) => void;
+
+/**
  * One gRPC `Watch` call and the watches on it. Made by {@link SharedStream.open}; ends
- * itself when its last watch closes, or when it breaks, stalls or the client closes.
+ * itself when its last watch closes (at once, or after lingering: see {@link LINGER_MS}),
+ * or when it breaks, stalls or the client closes.
  */
 export class SharedStream {
   readonly member: string | undefined;
@@ -132,7 +148,10 @@ export class SharedStream {
   /** Bytes from the member; undefined when they cannot be seen. */
   readonly #progress: ProgressCheck | undefined;
   #heard = false;
-  readonly #onGone: (stream: SharedStream) => void;
+  readonly #onGone: StreamGone;
+  /** Whether an emptied stream waits {@link LINGER_MS} for a new watch before it ends. */
+  readonly #lingers: boolean;
+  #lingerTimer: NodeJS.Timeout | undefined;
   /** Creates in the order sent: etcd answers them in that order. */
   readonly #pending: PendingCreate[] = [];
   readonly #active = new Map<string, StreamWatch>();
@@ -147,7 +166,8 @@ export class SharedStream {
     opened: OpenedWatchStream,
     timing: StallTiming,
     patience: StallPatience,
-    onGone: (stream: SharedStream) => void,
+    onGone: StreamGone,
+    lingers: boolean,
   ) {
     this.#port = port;
     this.call = opened.stream;
@@ -156,6 +176,7 @@ export class SharedStream {
     this.#answerTimeoutMs = patience.scale(timing.answerTimeoutMs);
     this.#progress = progressFrom(opened.member);
     this.#onGone = onGone;
+    this.#lingers = lingers;
     this.call.on("data", (response) => this.#onData(response));
     this.call.on("error", (error) =>
       this.#endAll({ reason: "broken", error: castGrpcError(error) }),
@@ -186,13 +207,17 @@ export class SharedStream {
    * when it does not open within `timing.answerTimeoutMs`, or with what the transport
    * failed with. `onGone` is called once the stream takes no more watches (ended, or
    * retired after a refused or unanswered create). `patience` is shared by the
-   * successive streams of one hub: after a stall the next stream waits longer.
+   * successive streams of one hub: after a stall the next stream waits longer. With
+   * `lingers`, a stream emptied of its last watch stays open {@link LINGER_MS} for the
+   * next one (unless the client was closed); the timer does not hold the process, the
+   * open call does, for that long at most.
    */
   static async open(
     port: EtcdPort,
     timing: StallTiming,
     patience: StallPatience,
-    onGone: (stream: SharedStream) => void,
+    onGone: StreamGone,
+    lingers = false,
   ): Promise<SharedStream> {
     const opening = port.openWatchStream();
     let opened: OpenedWatchStream;
@@ -207,7 +232,7 @@ export class SharedStream {
       opening.then(({ stream }) => endCall(stream)).catch(() => {});
       throw error;
     }
-    return new SharedStream(port, opened, timing, patience, onGone);
+    return new SharedStream(port, opened, timing, patience, onGone, lingers);
   }
 
   /** True while new watches may be created on this stream. */
@@ -223,6 +248,8 @@ export class SharedStream {
    * or with what the stream failed with.
    */
   attach(spec: WatchSpec): Promise<StreamWatch> {
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
     const watch = new StreamWatch(this, spec);
     let entry!: PendingCreate;
     const created = new Promise<StreamWatch>((resolve, reject) => {
@@ -274,17 +301,26 @@ export class SharedStream {
     this.#release();
   }
 
-  /** One watch fewer; the stream ends with its last one. */
+  /** One watch fewer; the stream ends with its last one, at once or after lingering. */
   #release(): void {
     this.#watching -= 1;
-    if (this.#watching === 0) this.#endAll({ reason: "closed" });
+    if (this.#watching !== 0) return;
+    if (!this.#lingers || this.#retired || this.#port.isClosed?.() === true) {
+      this.#endAll({ reason: "closed" });
+      return;
+    }
+    this.#lingerTimer = setTimeout(() => {
+      if (this.#watching === 0) this.#endAll({ reason: "closed" });
+    }, LINGER_MS);
+    this.#lingerTimer.unref();
   }
 
   /** After a refused or unanswered create: no new watches here (ETCD-NOTES trap 6). */
   #retire(): void {
     if (this.#retired) return;
     this.#retired = true;
-    this.#onGone(this);
+    this.#onGone(this, false);
+    if (this.#watching === 0) this.#endAll({ reason: "closed" }); // a lingering stream
   }
 
   #suspectMember(): void {
@@ -361,9 +397,10 @@ export class SharedStream {
   #endAll(end: StreamEnd): void {
     if (this.#ended) return;
     this.#ended = true;
+    clearTimeout(this.#lingerTimer);
     this.#check.stop();
     endCall(this.call);
-    this.#onGone(this);
+    this.#onGone(this, end.reason === "closed" && this.#watching === 0);
     const failure =
       end.reason === "closed"
         ? new EtcdWatchStreamEnded()

@@ -5,11 +5,17 @@
  * idle cost is one progress check per stream. A new stream is opened when there is none,
  * or when the current one broke, stalled, emptied, or refused a create.
  *
+ * An emptied stream ends at once, so that a short-lived program exits as soon as its
+ * last value closes; but once a stream is opened within {@link LINGER_MS} of the last
+ * one's emptying (watches created and cancelled in turn, as a lock or election line
+ * does), streams of that timing linger that long when emptied, for the next watch.
+ *
  * @module
  */
 
 import type { EtcdPort } from "./port.js";
 import {
+  LINGER_MS,
   SharedStream,
   type StallTiming,
   type StreamWatch,
@@ -41,6 +47,8 @@ export class WatchHub {
   readonly #current = new Map<string, Promise<SharedStream>>();
   /** Per timing: after a stall the next stream waits longer (see `StallPatience`). */
   readonly #patience = new Map<string, StallPatience>();
+  /** Per timing: when its last stream ended emptied (monotonic ms). */
+  readonly #emptiedAt = new Map<string, number>();
 
   constructor(port: EtcdPort) {
     this.#port = port;
@@ -62,11 +70,14 @@ export class WatchHub {
           patience = new StallPatience();
           this.#patience.set(key, patience);
         }
-        const opened = SharedStream.open(this.#port, timing, patience, (gone) => {
+        const churning = performance.now() - (this.#emptiedAt.get(key) ?? -LINGER_MS) < LINGER_MS;
+        const onGone = (gone: SharedStream, emptied: boolean): void => {
+          if (emptied) this.#emptiedAt.set(key, performance.now());
           void opened.then((current) => {
             if (current === gone && this.#current.get(key) === opened) this.#current.delete(key);
           });
-        });
+        };
+        const opened = SharedStream.open(this.#port, timing, patience, onGone, churning);
         opening = opened;
         this.#current.set(key, opened);
         opened.catch(() => {
