@@ -8,17 +8,18 @@
 import type { Etcd3, Namespace } from "etcd3";
 import { contend } from "./coordination/contend.js";
 import { HeldKey } from "./coordination/held-key.js";
-import { type Leader, LeaderValue } from "./coordination/leader-value.js";
+import { LeaderValue } from "./coordination/leader-value.js";
 import type { OwnKey } from "./coordination/own-key.js";
 import { fullKey, idempotentTxn } from "./coordination/txn.js";
 import { requireEtcdClient } from "./etcd/port.js";
 import { requireString } from "./etcd/value-options.js";
 import { EtcdLease, requireTtl } from "./etcd-lease.js";
 import type { Guard } from "./etcd-types/guard.js";
+import type { Leader } from "./etcd-types/leader.js";
 import { type Codec, codecs, runEncoder } from "./event/codecs.js";
 import type { EventValue } from "./event/contract.js";
 
-export type { Leader } from "./coordination/leader-value.js";
+export type { Leader } from "./etcd-types/leader.js";
 
 /** Options of {@link EtcdElection}. */
 export interface EtcdElectionOptions<T> {

@@ -10,22 +10,11 @@ import type { Etcd3, Namespace } from "etcd3";
 import { DecodeCache } from "../etcd/decode-cache.js";
 import { prefixRange, userKeyOf } from "../etcd/key-range.js";
 import type { StoredKv } from "../etcd/range-read.js";
+import type { Leader } from "../etcd-types/leader.js";
 import type { EventValue, Watcher, WatchOptions } from "../event/contract.js";
 import type { Decoder } from "../event/decoders.js";
 import { LatestSlot } from "../event/latest-slot.js";
 import { followRange, type KeyFollower } from "./key-watch.js";
-
-/** An election's leader. */
-export interface Leader<T> {
-  /** The leader's key, `${name}/${lease ID in hex}`, relative to the client's namespace. */
-  key: string;
-  /** The leader's value (its campaign value, or the last it proclaimed), decoded. */
-  value: T;
-  /** The leader's term: its key's create revision, greater for every later leader. */
-  createRevision: number;
-  /** The mod revision of the leader's key: changes with each proclamation. */
-  revision: number;
-}
 
 /** The leader's key: its id and stored value. */
 interface LeaderEntry {
