@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Etcd3, Namespace } from "etcd3";
 import { removeOwnKey } from "./held-key.js";
+import { watchKeyEarly } from "./key-gone.js";
 import { claimLine, type LeaseLike, OwnKey } from "./own-key.js";
 import { enqueue, waitForTurn } from "./queue.js";
 import { abortable } from "./retry.js";
@@ -59,10 +60,13 @@ export async function contend(options: ContendOptions): Promise<Contended | unde
     const unclaim = claimLine(lease, client.prefix.toString("latin1") + name, what);
     let enqueued: Awaited<ReturnType<typeof enqueue>>;
     const sent: Promise<unknown>[] = [];
+    // Watched from before the write, our key needs no look once written (see watchKeyEarly).
+    const follower = watchKeyEarly(client, key);
     try {
       const stop = signal === undefined ? lease.signal : AbortSignal.any([signal, lease.signal]);
       enqueued = await enqueue(client, name, key, value, lease.id, stop, sent);
     } catch (error) {
+      follower.stop();
       // The put may have been applied with its answer lost (P9), or be applied still by
       // an attempt given up on (etcd3 retries it itself): under the caller's lease, which
       // lives on, our key would block the line. (A lease we granted is revoked below,
@@ -77,6 +81,7 @@ export async function contend(options: ContendOptions): Promise<Contended | unde
       lease,
       what,
       unclaim,
+      follower,
     );
     if (!enqueued.first) {
       if (!wait) {

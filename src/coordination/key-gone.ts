@@ -15,14 +15,20 @@
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { ClientClosedError, type Etcd3, type IKeyValue, type Namespace } from "etcd3";
+import {
+  ClientClosedError,
+  type Etcd3,
+  type IKeyValue,
+  type IWatchResponse,
+  type Namespace,
+} from "etcd3";
 import { isPermanentFailure } from "../etcd/classify.js";
 import { type KeyRange, keyId, singleKey } from "../etcd/key-range.js";
 import { portOf } from "../etcd/port.js";
 import { DEFAULT_TUNING } from "../etcd/retry-policy.js";
 import type { StreamEnd, StreamWatch } from "../etcd/shared-stream.js";
 import { watchHub } from "../etcd/watch-hub.js";
-import { retryTransient } from "./retry.js";
+import { abortable, retryTransient } from "./retry.js";
 import { fullKey } from "./txn.js";
 
 /** A key and the create revision it has while it lives. */
@@ -75,7 +81,66 @@ export function watchKeysGone(
   onGone: (key: LiveKey) => void,
   onFailure: (error: unknown) => void,
 ): KeysGoneWatch {
-  const { client, keys } = target;
+  const early = startWatch(
+    target.client,
+    target.keys.map((live) => live.key) as [string] | [string, string],
+  );
+  return early.follow(target, onGone, onFailure);
+}
+
+/** A watch of one key created before the key is written; see {@link watchKeyEarly}. */
+export interface EarlyKeyWatch {
+  /**
+   * Follows the key as {@link watchKeysGone} does, from its create revision and a store
+   * revision `seenAt` at which it existed (the write's). Call once.
+   */
+  follow(
+    known: { readonly createRevision: number; readonly seenAt: number },
+    onGone: (key: LiveKey) => void,
+    onFailure: (error: unknown) => void,
+  ): KeysGoneWatch;
+  /** Stops the watch before {@link EarlyKeyWatch.follow} (the write failed); idempotent. */
+  stop(): void;
+}
+
+/**
+ * Starts watching `key` (relative to the client's namespace) from now, before it is
+ * written: when etcd creates this watch before it applies the write, no look at the key
+ * is needed once the write's revision is known (events up to it are skipped), which
+ * saves one read per lock or election contender. Otherwise it looks once, as
+ * {@link watchKeysGone} does.
+ */
+export function watchKeyEarly(client: Etcd3 | Namespace, key: string): EarlyKeyWatch {
+  const early = startWatch(client, [key]);
+  return {
+    follow: ({ createRevision, seenAt }, onGone, onFailure) =>
+      early.follow({ client, keys: [{ key, createRevision }], seenAt }, onGone, onFailure),
+    stop: () => early.stop(),
+  };
+}
+
+/** A watch started before its keys' create revisions are known. */
+interface StartedWatch {
+  /** Gives the keys (same names, same order) and the callbacks; once. */
+  follow(
+    target: GoneKeys,
+    onGone: (key: LiveKey) => void,
+    onFailure: (error: unknown) => void,
+  ): KeysGoneWatch;
+  stop(): void;
+}
+
+/** Callbacks and keys, once known. */
+interface Following {
+  readonly target: GoneKeys;
+  readonly onGone: (key: LiveKey) => void;
+  readonly onFailure: (error: unknown) => void;
+}
+
+function startWatch(
+  client: Etcd3 | Namespace,
+  names: readonly [string] | readonly [string, string],
+): StartedWatch {
   const stopped = new AbortController();
   let current: StreamWatch | undefined;
   let found: ((key: LiveKey) => void) | undefined;
@@ -86,34 +151,42 @@ export function watchKeysGone(
     found?.(key);
     found = undefined;
   };
-  const names = keys.map((live) => JSON.stringify(live.key)).join(" and ");
+  let following: Following | undefined;
+  let setFollowing!: (following: Following) => void;
+  const followed = new Promise<Following>((resolve) => {
+    setFollowing = resolve;
+  });
+  /** Responses that came before the keys were known, replayed then. */
+  let early: IWatchResponse[] | undefined = [];
+  const quoted = names.map((name) => JSON.stringify(name)).join(" and ");
   const port = portOf(client);
-  const range = spanOf(client, keys);
-  /** The first key gone among `kvs` (the keys present), or among the changes of one revision. */
-  const firstGone = (present: (live: LiveKey) => boolean): LiveKey | undefined =>
-    keys.find((live) => !present(live));
+  const range = spanOf(client, names);
+
+  /** Reports the first key changed in one response (one revision) after `seenAt`. */
+  const onResponse = (response: IWatchResponse): void => {
+    if (following === undefined) {
+      early?.push(response);
+      return;
+    }
+    const { keys, seenAt } = following.target;
+    // A key changed in this revision is gone, the first one of `keys` when both are;
+    // changes up to `seenAt` are older than what the caller saw.
+    const changed = (live: LiveKey): boolean =>
+      response.events.some(
+        (event) =>
+          Number(event.kv.mod_revision) > seenAt &&
+          keyId(client.prefix, event.kv.key) === live.key &&
+          (event.type === "Delete" || Number(event.kv.create_revision) !== live.createRevision),
+      );
+    const key = keys.find(changed);
+    if (key !== undefined) report(key);
+  };
 
   let attempts = 0;
   const attach = async (): Promise<StreamWatch> => {
     const attempt = ++attempts;
     const watch = await watchHub(port).attach(
-      {
-        range,
-        startRevision: 0,
-        onResponse: (response) => {
-          // One response is one revision: a key changed in it is gone, the first one of
-          // `keys` when both are.
-          const changed = (live: LiveKey): boolean =>
-            response.events.some(
-              (event) =>
-                keyId(client.prefix, event.kv.key) === live.key &&
-                (event.type === "Delete" ||
-                  Number(event.kv.create_revision) !== live.createRevision),
-            );
-          const key = firstGone((live) => !changed(live));
-          if (key !== undefined) report(key);
-        },
-      },
+      { range, startRevision: 0, onResponse: (response) => onResponse(response) },
       DEFAULT_TUNING,
     );
     // A create answered after we stopped, or after its attempt was given up (a soft
@@ -127,7 +200,7 @@ export function watchKeysGone(
   };
 
   /** Looks at the keys now; reports the first one gone; resolves the look's revision. */
-  const look = async (): Promise<number> => {
+  const look = async (keys: GoneKeys["keys"]): Promise<number> => {
     const response = await retryTransient(
       () =>
         client.kv.range({
@@ -135,32 +208,34 @@ export function watchKeysGone(
           ...(range.end === undefined ? {} : { range_end: range.end }),
           keys_only: true,
         }),
-      { signal: stopped.signal, what: `etcd read of ${names}` },
+      { signal: stopped.signal, what: `etcd read of ${quoted}` },
     );
     const byKey = new Map<string, IKeyValue>();
     for (const kv of response.kvs) byKey.set(keyId(client.prefix, kv.key), kv);
-    const key = firstGone(
-      (live) => Number(byKey.get(live.key)?.create_revision ?? 0) === live.createRevision,
+    const key = keys.find(
+      (live) => Number(byKey.get(live.key)?.create_revision ?? 0) !== live.createRevision,
     );
     if (key !== undefined) report(key);
     return Number(response.header.revision);
   };
 
   const run = async (): Promise<LiveKey> => {
-    let seenAt = target.seenAt;
     let bound = 50;
+    let seenAt: number | undefined;
     for (;;) {
       const watch = await retryTransient(attach, {
         signal: stopped.signal,
         // attach bounds itself (the hub's answer timeout, extended while bytes arrive)
         timeoutMs: 60_000,
-        what: `etcd watch of ${names}`,
+        what: `etcd watch of ${quoted}`,
       });
       const createdAt = performance.now();
+      const { target } = await abortable(followed, stopped.signal);
+      seenAt ??= target.seenAt;
       if (watch.createdRevision > seenAt) {
         // The store moved since the keys were last seen: the watch covers every change
         // after its creation, one look covers the rest.
-        seenAt = Math.max(seenAt, await look());
+        seenAt = Math.max(seenAt, await look(target.keys));
       }
       const end = await Promise.race([gone, watch.ended]);
       watch.close();
@@ -175,31 +250,43 @@ export function watchKeysGone(
     }
   };
 
+  const stop = (): void => {
+    if (stopped.signal.aborted) return;
+    stopped.abort(STOPPED);
+    current?.close();
+  };
   run().then(
     (key) => {
-      if (stopped.signal.aborted) return;
+      if (stopped.signal.aborted || following === undefined) return;
       stopped.abort(STOPPED);
-      onGone(key);
+      following.onGone(key);
     },
     (error: unknown) => {
-      if (stopped.signal.aborted) return;
+      if (stopped.signal.aborted || following === undefined) return;
       stopped.abort(STOPPED);
-      onFailure(error);
+      following.onFailure(error);
     },
   );
   return {
-    stop: () => {
-      if (stopped.signal.aborted) return;
-      stopped.abort(STOPPED);
-      current?.close();
+    follow: (target, onGone, onFailure) => {
+      if (following !== undefined) throw new Error("unreachable: a watch followed twice");
+      following = { target, onGone, onFailure };
+      for (const response of early ?? []) onResponse(response);
+      early = undefined;
+      setFollowing(following);
+      return { stop };
     },
+    stop,
   };
 }
 
 /** The one key, or the span from the lower of two keys to the higher, inclusive. */
-function spanOf(client: Etcd3 | Namespace, keys: GoneKeys["keys"]): KeyRange {
-  if (keys.length === 1) return singleKey(client.prefix, keys[0].key);
-  const [a, b] = keys.map((live) => fullKey(client, live.key)) as [Buffer, Buffer];
+function spanOf(
+  client: Etcd3 | Namespace,
+  names: readonly [string] | readonly [string, string],
+): KeyRange {
+  if (names.length === 1) return singleKey(client.prefix, names[0]);
+  const [a, b] = names.map((name) => fullKey(client, name)) as [Buffer, Buffer];
   const [low, high] = Buffer.compare(a, b) <= 0 ? [a, b] : [b, a];
   return { start: low, end: Buffer.concat([high, Buffer.from([0])]) };
 }

@@ -9,7 +9,7 @@
 
 import type { Etcd3, Namespace } from "etcd3";
 import { LostError } from "../event/errors.js";
-import { type KeysGoneWatch, type LiveKey, watchKeysGone } from "./key-gone.js";
+import { type EarlyKeyWatch, type KeysGoneWatch, type LiveKey, watchKeysGone } from "./key-gone.js";
 
 /** What the coordination objects need of a lease (`EtcdLease` has it). */
 export interface LeaseLike {
@@ -61,13 +61,18 @@ export class OwnKey {
   readonly #unclaim: () => void;
   #follower: KeysGoneWatch | undefined;
 
-  /** @param written our key, and a store revision at which it existed. */
+  /**
+   * @param written our key, and a store revision at which it existed.
+   * @param early a watch of our key started before it was written (see
+   *   `watchKeyEarly`), to follow it with; else a new watch is created.
+   */
   constructor(
     client: Etcd3 | Namespace,
     written: LiveKey & { readonly seenAt: number },
     lease: LeaseLike,
     what: string,
     unclaim: () => void,
+    early?: EarlyKeyWatch,
   ) {
     this.key = written.key;
     this.createRevision = written.createRevision;
@@ -76,19 +81,21 @@ export class OwnKey {
     this.#unclaim = unclaim;
     const leaseSignal = lease.signal; // checks the lease's deadline
     if (leaseSignal.aborted) {
+      early?.stop();
       this.#lose(leaseSignal.reason as LostError);
       return;
     }
     leaseSignal.addEventListener("abort", this.#onLeaseLost, { once: true });
-    this.#follower = watchKeysGone(
-      { client, keys: [written], seenAt: written.seenAt },
-      () => this.keyGone(),
-      () => {
-        // A permanent watch failure (permission denied, closed client): we can no longer
-        // tell whether we hold, so we do not.
-        this.#lose(new LostError("deleted", `${this.#what}: its key can no longer be watched`));
-      },
-    );
+    const onGone = (): void => this.keyGone();
+    const onFailure = (): void => {
+      // A permanent watch failure (permission denied, closed client): we can no longer
+      // tell whether we hold, so we do not.
+      this.#lose(new LostError("deleted", `${this.#what}: its key can no longer be watched`));
+    };
+    this.#follower =
+      early === undefined
+        ? watchKeysGone({ client, keys: [written], seenAt: written.seenAt }, onGone, onFailure)
+        : early.follow(written, onGone, onFailure);
   }
 
   /**
