@@ -6,16 +6,85 @@
  * which is try-only, retried until it succeeds (at once: any delay would only slow it
  * more). Each round checks mutual exclusion with an in-process holder count. The note
  * adds event-value with one lease per contender (`acquire({ lease })`), as Go's sessions
- * do: no lease grant and revoke per acquisition.
+ * do: no lease grant and revoke per acquisition, and what one acquisition costs each
+ * side: this process's CPU, the member's CPU and the requests it served (from its
+ * `/metrics`), over all rounds.
  */
 
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient, EtcdLease, EtcdLock } from "../src/index.js";
+import { requestText } from "../test/harness/etcd-http.js";
 import { alternate, type BenchEtcd, type EtcdSizes, now } from "./etcd-common.js";
 import { fmt, median, type Row } from "./report.js";
 
 const CONTENDERS = 4;
 let rounds = 0;
+
+/**
+ * What the member reports: its CPU seconds, and the gRPC requests it started, by method
+ * (and the messages received on watch streams: creates and cancels).
+ */
+async function memberCounters(
+  etcd: BenchEtcd,
+): Promise<{ cpu: number; calls: Map<string, number> }> {
+  const { text } = await requestText(etcd.endpoint, "/metrics", undefined, 20_000);
+  let cpu = Number.NaN;
+  const calls = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line.startsWith("process_cpu_seconds_total ")) cpu = Number(line.split(" ")[1]);
+    const started =
+      /^grpc_server_started_total\{grpc_method="(\w+)",grpc_service="etcdserverpb\.\w+".* (\d+)$/.exec(
+        line,
+      );
+    if (started !== null) calls.set(started[1] as string, Number(started[2]));
+    // Watch creates and cancels are messages on a stream, not calls.
+    const watch =
+      /^grpc_server_msg_received_total\{grpc_method="Watch",grpc_service="etcdserverpb\.Watch".* (\d+)$/.exec(
+        line,
+      );
+    if (watch !== null) calls.set("Watch messages", Number(watch[1]));
+  }
+  return { cpu, calls };
+}
+
+/** Totals of one side over its rounds: acquisitions, this process's and etcd's CPU, etcd's requests. */
+class Cost {
+  acquisitions = 0;
+  clientMs = 0;
+  etcdMs = 0;
+  readonly calls = new Map<string, number>();
+
+  /** Runs `round` (acquisitions per second of `acquisitions`) and adds what it cost. */
+  async measure(
+    etcd: BenchEtcd,
+    acquisitions: number,
+    round: () => Promise<number>,
+  ): Promise<number> {
+    const before = await memberCounters(etcd);
+    const cpu = process.cpuUsage();
+    const rate = await round();
+    const used = process.cpuUsage(cpu);
+    const after = await memberCounters(etcd);
+    this.acquisitions += acquisitions;
+    this.clientMs += (used.user + used.system) / 1000;
+    this.etcdMs += (after.cpu - before.cpu) * 1000;
+    for (const [method, count] of after.calls) {
+      const added = count - (before.calls.get(method) ?? 0);
+      if (added > 0) this.calls.set(method, (this.calls.get(method) ?? 0) + added);
+    }
+    return rate;
+  }
+
+  /** e.g. `client CPU 4.1 ms, etcd CPU 3.2 ms, etcd requests Txn 2, Range 0.4, …`, per acquisition. */
+  toString(): string {
+    const per = (total: number): string => fmt(total / this.acquisitions);
+    const calls = [...this.calls]
+      .sort((a, b) => b[1] - a[1])
+      .map(([method, count]) => `${method} ${per(count)}`)
+      .join(", ");
+    return `client CPU ${per(this.clientMs)} ms, etcd CPU ${per(this.etcdMs)} ms, etcd requests ${calls}`;
+  }
+}
 
 /** Runs `each` acquisitions on every client; returns acquisitions per second. */
 async function handOffRound(
@@ -80,10 +149,12 @@ export async function lockHandOffRow(etcd: BenchEtcd, sizes: EtcdSizes): Promise
   );
   try {
     const each = sizes.lockAcquisitions;
+    const acquisitions = CONTENDERS * each;
+    const cost = { ours: new Cost(), baseline: new Cost() };
     const result = await alternate(
       sizes.rounds,
-      () => ours(clients, each),
-      () => baseline(clients, each),
+      () => cost.ours.measure(etcd, acquisitions, () => ours(clients, each)),
+      () => cost.baseline.measure(etcd, acquisitions, () => baseline(clients, each)),
       { ours: () => ours(clients, 2), baseline: () => baseline(clients, 2) },
     );
     const session: number[] = [];
@@ -102,7 +173,7 @@ export async function lockHandOffRow(etcd: BenchEtcd, sizes: EtcdSizes): Promise
       ratio,
       target: "ratio ≥ 2",
       pass: ratio >= 2,
-      note: `rounds: ours ${result.ours.map(fmt).join(", ")}; baseline ${result.baseline.map(fmt).join(", ")}; event-value with one lease per contender (acquire({ lease }), as Go's sessions): ${fmt(median(session))} acquisitions/s, ratio ${fmt(median(session) / baselineRate)}`,
+      note: `rounds: ours ${result.ours.map(fmt).join(", ")}; baseline ${result.baseline.map(fmt).join(", ")}; event-value with one lease per contender (acquire({ lease }), as Go's sessions): ${fmt(median(session))} acquisitions/s, ratio ${fmt(median(session) / baselineRate)}; per acquisition, event-value: ${cost.ours}; baseline: ${cost.baseline}`,
     };
   } finally {
     for (const client of clients) client.close();
