@@ -6,18 +6,21 @@
 
 import type { Etcd3, Namespace } from "etcd3";
 import { DecodeCache } from "./etcd/decode-cache.js";
-import { singleKey } from "./etcd/key-range.js";
+import { type KeyRange, singleKey } from "./etcd/key-range.js";
 import { KeyWriter } from "./etcd/key-writer.js";
-import { portOf } from "./etcd/port.js";
+import { type EtcdPort, portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
-import { RangeSync } from "./etcd/range-sync.js";
+import { RangeSync, type RangeSyncListener } from "./etcd/range-sync.js";
+import type { SyncedChange } from "./etcd/resync-diff.js";
 import { StatusSlot } from "./etcd/status-slot.js";
-import { requireString, resolveOptions } from "./etcd/value-options.js";
+import { type ResolvedOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { DecodingOptions, EtcdValueOptions, OptionsFor } from "./etcd-types/value-options.js";
 import type { WatchStatus } from "./etcd-types/watch-status.js";
 import type { WriteResult } from "./etcd-types/write-options.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
+import type { WatchFailedError } from "./event/errors.js";
 import { LatestSlot } from "./event/latest-slot.js";
+import type { SourceLifecycle } from "./event/source-state.js";
 import type { WriteOptions } from "./write-options.js";
 
 /**
@@ -60,11 +63,9 @@ import type { WriteOptions } from "./write-options.js";
  * - Decoded values are shared by all watchers: do not mutate them.
  */
 export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
-  readonly #slot: LatestSlot<StoredKv | undefined>;
-  readonly #status = new StatusSlot();
-  readonly #cache: DecodeCache<T>;
-  readonly #key: string;
-  readonly #writer: KeyWriter<T>;
+  readonly #core: KeyCore<T>;
+  /** Made at the first write: most values are only watched. */
+  #writer: KeyWriter<T> | undefined;
 
   /**
    * @param client an `Etcd3` client or a `Namespace` of one; keys are relative to it.
@@ -78,51 +79,11 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
   constructor(client: Etcd3 | Namespace, key: string, ...options: OptionsFor<T>);
   constructor(client: Etcd3 | Namespace, key: string, options?: EtcdValueOptions<T>) {
     const resolved = resolveOptions(client, options);
-    this.#key = requireString("key", key);
+    requireString("key", key);
     if (key === "" && client.prefix.length === 0) {
       throw new TypeError("Expected `key` to be a non-empty string, got ``");
     }
-    this.#cache = new DecodeCache(resolved.decoder);
-    const port = portOf(client);
-    this.#writer = new KeyWriter({
-      port,
-      key,
-      encoder: resolved.encoder,
-      cache: this.#cache,
-      backoff: resolved.backoff,
-      tuning: resolved.tuning,
-      latest: () =>
-        this.#slot.ready ? { kv: this.#slot.entry, revision: this.#slot.revision } : undefined,
-    });
-    const sync = new RangeSync({
-      port,
-      range: singleKey(client.prefix, key),
-      target: `key ${JSON.stringify(key)}`,
-      backoff: resolved.backoff,
-      tuning: resolved.tuning,
-      hooks: resolved.hooks,
-      listener: {
-        onChanges: (changes) => {
-          const last = changes.at(-1);
-          if (last !== undefined) this.#slot.publish(last.kv, last.revision);
-        },
-        onRead: (revision) => {
-          if (!this.#slot.ready) this.#slot.publish(undefined, revision); // found absent
-        },
-        onStatus: (status) => this.#status.set(status),
-        onFailure: (error) => this.#slot.fail(error),
-      },
-    });
-    this.#slot = new LatestSlot({
-      ready: false,
-      lifecycle: {
-        start: () => sync.start(),
-        stop: () => {
-          sync.stop();
-          this.#slot.reset();
-        },
-      },
-    });
+    this.#core = new KeyCore(portOf(client), singleKey(client.prefix, key), key, resolved);
   }
 
   /**
@@ -130,11 +91,7 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
    * `options`: see `WatchOptions`.
    */
   watch(options?: WatchOptions): Watcher<T | undefined> {
-    return this.#slot.watch(
-      (kv, revision) =>
-        kv === undefined ? undefined : this.#cache.decode(kv, this.#key, revision),
-      options,
-    );
+    return this.#core.slot.watch(this.#core, options);
   }
 
   /**
@@ -165,7 +122,7 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
    * client writes under its prefix, like it reads.
    */
   set(value: T | undefined, options?: WriteOptions): Promise<WriteResult<T>> {
-    return this.#writer.set(value, options);
+    return this.#write().set(value, options);
   }
 
   /**
@@ -192,7 +149,7 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
     fn: (current: T | undefined) => T | undefined,
     options?: Omit<WriteOptions, "ifRevision">,
   ): Promise<WriteResult<T>> {
-    return this.#writer.update(fn, options);
+    return this.#write().update(fn, options);
   }
 
   /**
@@ -200,6 +157,89 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
    * of the value is open, the state is `connecting`. See {@link WatchStatus}.
    */
   status(): EventValue<WatchStatus> {
-    return this.#status;
+    return this.#core.status;
+  }
+
+  #write(): KeyWriter<T> {
+    this.#writer ??= this.#core.writer();
+    return this.#writer;
+  }
+}
+
+/**
+ * The parts of one {@link EtcdValue}, in one object that is also its sync's listener,
+ * its slot's lifecycle and its watchers' reader: a value held by a process watching ten
+ * thousand keys keeps no callback made for it.
+ */
+class KeyCore<T> implements RangeSyncListener, SourceLifecycle {
+  readonly slot: LatestSlot<StoredKv | undefined>;
+  readonly status = new StatusSlot();
+  readonly #port: EtcdPort;
+  readonly #key: string;
+  readonly #options: ResolvedOptions<T>;
+  readonly #cache: DecodeCache<T>;
+  readonly #sync: RangeSync;
+
+  constructor(port: EtcdPort, range: KeyRange, key: string, options: ResolvedOptions<T>) {
+    this.#port = port;
+    this.#key = key;
+    this.#options = options;
+    this.#cache = new DecodeCache(options.decoder);
+    this.slot = new LatestSlot({ ready: false, lifecycle: this });
+    this.#sync = new RangeSync({
+      port,
+      range,
+      target: `key ${JSON.stringify(key)}`,
+      backoff: options.backoff,
+      tuning: options.tuning,
+      hooks: options.hooks,
+      listener: this,
+    });
+  }
+
+  /** The value's writer (made once, by `EtcdValue`). */
+  writer(): KeyWriter<T> {
+    const { encoder, backoff, tuning } = this.#options;
+    return new KeyWriter({
+      port: this.#port,
+      key: this.#key,
+      encoder,
+      cache: this.#cache,
+      backoff,
+      tuning,
+      latest: () =>
+        this.slot.ready ? { kv: this.slot.entry, revision: this.slot.revision } : undefined,
+    });
+  }
+
+  /** A watcher's value: the entry decoded (once for all watchers). */
+  read(kv: StoredKv | undefined, revision: number): T | undefined {
+    return kv === undefined ? undefined : this.#cache.decode(kv, this.#key, revision);
+  }
+
+  onChanges(changes: readonly SyncedChange[]): void {
+    const last = changes.at(-1);
+    if (last !== undefined) this.slot.publish(last.kv, last.revision);
+  }
+
+  onRead(revision: number): void {
+    if (!this.slot.ready) this.slot.publish(undefined, revision); // found absent
+  }
+
+  onStatus(status: WatchStatus): void {
+    this.status.set(status);
+  }
+
+  onFailure(error: WatchFailedError): void {
+    this.slot.fail(error);
+  }
+
+  start(): void {
+    this.#sync.start();
+  }
+
+  stop(): void {
+    this.#sync.stop();
+    this.slot.reset();
   }
 }

@@ -6,11 +6,32 @@
  * @module
  */
 
-import type { StreamWatch } from "./shared-stream.js";
+import type { IWatchResponse } from "etcd3";
+import type { KeyRange } from "./key-range.js";
+import type { StreamEnd, StreamWatch, WatchSpec } from "./shared-stream.js";
 
-/** One run of a `RangeSync`; {@link Run.end} ends it (idempotent). */
-export class Run {
-  readonly #abort = new AbortController();
+/** What a {@link Run} reports its watches' responses and ends to (its range sync). */
+export interface RunOwner {
+  /** A response of `watch`, a watch of the current `run`. */
+  applyResponse(run: Run, response: IWatchResponse, watch: StreamWatch): void;
+  /** `watch`, made for `run`, ended (a microtask after its end). */
+  watchEnded(run: Run, watch: StreamWatch, end: StreamEnd): void;
+}
+
+/**
+ * One run of a `RangeSync`; {@link Run.end} ends it (idempotent). It is also the spec of
+ * the run's watches (one at a time): each is created from {@link startRevision}, and
+ * reports its responses and its end through the run to the sync, while the run is
+ * current. Its parts are made only when needed, so that a run idle on a live watch
+ * holds little: ten thousand values on a client hold ten thousand runs.
+ */
+export class Run implements WatchSpec {
+  readonly #owner: RunOwner;
+  readonly range: KeyRange;
+  /** The revision the next watch starts from; set before each create. */
+  startRevision = 0;
+  #abort: AbortController | undefined;
+  #ended = false;
   /** The range must be read before the next watch. */
   needRead = true;
   /**
@@ -19,28 +40,65 @@ export class Run {
    * still in etcd's history arrives as it was made; only what compaction discarded is
    * summed up as a difference. Undefined: read at the current revision.
    */
-  readAt: number | undefined;
+  readAt: number | undefined = undefined;
   /** The auth token expired: a unary request refreshes it before the next watch. */
   refreshAuth = false;
   /** A watch of this run was live once: later faults are `stale`, not `connecting`. */
   everLive = false;
-  /** The run's watch while one is attached. */
-  watch: StreamWatch | undefined;
+  /** When the current watch went live (`performance.now()`). */
+  liveSince = 0;
+  /**
+   * The run's watch once it went live, until its end is handled (also after `end()`
+   * closed it, so that its end is still reported).
+   */
+  watch: StreamWatch | undefined = undefined;
 
-  /** Aborted when the run ends: cancels the retry delay and the page under way. */
+  constructor(owner: RunOwner, range: KeyRange) {
+    this.#owner = owner;
+    this.range = range;
+  }
+
+  /**
+   * Aborted when the run ends: cancels the retry delay and the page under way. Made on
+   * first use; {@link idle} drops it.
+   */
   get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#ended) this.#abort.abort();
+    }
     return this.#abort.signal;
   }
 
   /** False once the run has ended. */
   get current(): boolean {
-    return !this.#abort.signal.aborted;
+    return !this.#ended;
+  }
+
+  /**
+   * Nothing of the run is in flight (its watch is live, no retry delay or request
+   * waits): drops its {@link signal}, which nothing listens to any more; the next use
+   * makes a new one.
+   */
+  idle(): void {
+    if (!this.#ended) this.#abort = undefined;
   }
 
   /** Ends the run: aborts {@link signal}, closes its watch. */
   end(): void {
-    this.#abort.abort();
+    this.#ended = true;
+    this.#abort?.abort();
     this.watch?.close();
-    this.watch = undefined;
+  }
+
+  /** See `WatchSpec.onResponse`: passed on while the run is current. */
+  onResponse(response: IWatchResponse, watch: StreamWatch): void {
+    if (!this.#ended) this.#owner.applyResponse(this, response, watch);
+  }
+
+  /** See `WatchSpec.onEnd`: passed on a microtask later, as an awaited end would be. */
+  onEnd(end: StreamEnd, watch: StreamWatch): void {
+    if (watch !== this.watch) return; // never went live: its end is its connect's failure
+    queueMicrotask(() => this.#owner.watchEnded(this, watch, end));
   }
 }

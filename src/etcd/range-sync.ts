@@ -22,7 +22,7 @@ import { memberBehind } from "./member-behind.js";
 import { PageSizer } from "./page-sizer.js";
 import type { EtcdPort, WatchStreamPort } from "./port.js";
 import { readRange, type StoredKv } from "./range-read.js";
-import { Run } from "./range-run.js";
+import { Run, type RunOwner } from "./range-run.js";
 import { RangeState } from "./range-state.js";
 import type { SyncedChange } from "./resync-diff.js";
 import { DEFAULT_BACKOFF, type WatchTuning } from "./retry-policy.js";
@@ -83,7 +83,7 @@ const SHORT_LIVED_MS = 1000;
  * confirmed by a linearizable read when a new watch's member reports it: a member that
  * is merely behind is avoided instead, see `memberBehind`).
  */
-export class RangeSync {
+export class RangeSync implements RunOwner {
   readonly #options: RangeSyncOptions;
   readonly #status = new StatusTracker();
   readonly #state: RangeState;
@@ -115,10 +115,10 @@ export class RangeSync {
   /** Starts reading and watching (no-op when running). */
   start(): void {
     if (this.#run !== undefined) return;
-    const run = new Run();
+    const run = new Run(this, this.#options.range);
     this.#run = run;
     this.#report({ state: "connecting" }, true);
-    void this.#loop(run);
+    void this.#watch(run, false);
   }
 
   /**
@@ -132,47 +132,59 @@ export class RangeSync {
     this.#report({ state: "connecting" });
   }
 
-  async #loop(run: Run): Promise<void> {
+  /**
+   * Connects (reading first when the run must), retrying transient faults, until a watch
+   * is live; then returns: nothing waits while the watch runs, its end calls
+   * {@link watchEnded}, which starts this again.
+   */
+  async #watch(run: Run, delayFirstAttempt: boolean): Promise<void> {
     const userRetry = this.#options.backoff.retry;
-    let delayFirstAttempt = false;
-    while (run.current) {
-      let watch: StreamWatch;
-      try {
-        watch = await retryWithBackoff(
-          () => this.#connect(run),
-          {
-            ...DEFAULT_BACKOFF,
-            ...this.#options.backoff,
-            ...(delayFirstAttempt ? { delayFirstAttempt } : {}),
-            retry: async (error: unknown, attempt: number) => {
-              if (!run.current || isPermanentFailure(error)) return false;
-              this.#transientError(run, error);
-              return userRetry === undefined ? true : await userRetry(error, attempt);
-            },
+    let watch: StreamWatch;
+    try {
+      watch = await retryWithBackoff(
+        () => this.#connect(run),
+        {
+          ...DEFAULT_BACKOFF,
+          ...this.#options.backoff,
+          ...(delayFirstAttempt ? { delayFirstAttempt } : {}),
+          retry: async (error: unknown, attempt: number) => {
+            if (!run.current || isPermanentFailure(error)) return false;
+            this.#transientError(run, error);
+            return userRetry === undefined ? true : await userRetry(error, attempt);
           },
-          run.signal,
-        );
-      } catch (error) {
-        if (run.current) this.#fail(run, error);
-        return;
-      }
-      if (!run.current) {
-        watch.close(); // stopped while the create was being confirmed
-        return;
-      }
-      run.watch = watch;
-      const { target } = this.#options;
-      publishWatchEvent({ type: "watch-created", target, startRevision: this.#state.resume });
-      const createdAt = performance.now();
-      run.everLive = true;
-      this.#report({ state: "live", revision: this.#state.resumeRevision });
-      const end = await watch.ended;
-      publishWatchEvent({ type: "watch-ended", target, reason: end.reason });
-      if (!run.current) return;
-      run.watch = undefined;
-      delayFirstAttempt = performance.now() - createdAt < SHORT_LIVED_MS;
-      if (!this.#onWatchEnd(run, end)) return;
+        },
+        run.signal,
+      );
+    } catch (error) {
+      if (run.current) this.#fail(run, error);
+      return;
     }
+    if (!run.current) {
+      watch.close(); // stopped while the create was being confirmed
+      return;
+    }
+    run.watch = watch;
+    publishWatchEvent({
+      type: "watch-created",
+      target: this.#options.target,
+      startRevision: this.#state.resume,
+    });
+    run.liveSince = performance.now();
+    run.everLive = true;
+    run.idle();
+    this.#report({ state: "live", revision: this.#state.resumeRevision });
+    const end = watch.endedWith;
+    if (end !== undefined) this.watchEnded(run, watch, end); // ended before it was adopted
+  }
+
+  /** Internal (see `RunOwner`): the run's live watch ended; watches again, or fails. */
+  watchEnded(run: Run, watch: StreamWatch, end: StreamEnd): void {
+    if (run.watch !== watch) return; // reported already
+    run.watch = undefined;
+    publishWatchEvent({ type: "watch-ended", target: this.#options.target, reason: end.reason });
+    if (!run.current) return;
+    const delayFirstAttempt = performance.now() - run.liveSince < SHORT_LIVED_MS;
+    if (this.#onWatchEnd(run, end)) void this.#watch(run, delayFirstAttempt);
   }
 
   /** Reacts to a watch's end; returns false when the sync must stop (failed). */
@@ -219,16 +231,8 @@ export class RangeSync {
     }
     let watch: StreamWatch;
     try {
-      watch = await watchHub(port).attach(
-        {
-          range,
-          startRevision: this.#state.resume,
-          onResponse: (response, from) => {
-            if (run.current) this.#applyResponse(run, response, from);
-          },
-        },
-        tuning,
-      );
+      run.startRevision = this.#state.resume;
+      watch = await watchHub(port).attach(run, tuning);
     } catch (error) {
       if (error instanceof CompactedError && run.current) {
         run.needRead = true;
@@ -293,7 +297,8 @@ export class RangeSync {
     listener.onRead(revision);
   }
 
-  #applyResponse(run: Run, response: IWatchResponse, watch: StreamWatch): void {
+  /** Internal (see `RunOwner`): a response of the current run's watch. */
+  applyResponse(run: Run, response: IWatchResponse, watch: StreamWatch): void {
     const header = Number(response.header.revision);
     const lost = this.#state.historyLost(response.header.cluster_id, header);
     if (lost !== undefined) {

@@ -60,7 +60,12 @@ export interface WatchSpec {
    * Receives every response of this watch after its create: a whole revision's events
    * at a time (fragments are joined first), or a progress notification without events.
    */
-  readonly onResponse: (response: IWatchResponse, watch: StreamWatch) => void;
+  onResponse(response: IWatchResponse, watch: StreamWatch): void;
+  /**
+   * Called once when the watch ends, with why (as {@link StreamWatch.ended} resolves),
+   * synchronously: from `close()`, or from the stream's handler of what ended it.
+   */
+  onEnd?(end: StreamEnd, watch: StreamWatch): void;
 }
 
 /**
@@ -68,8 +73,6 @@ export interface WatchSpec {
  * when done (cancels this watch only). Exactly one `StreamEnd` is reported.
  */
 export class StreamWatch {
-  /** Resolves once, with why the watch ended. */
-  readonly ended: Promise<StreamEnd>;
   /** The store revision when etcd created the watch (its answer's header). */
   createdRevision = 0;
   /** The id of the cluster that created the watch (from its answer's header). */
@@ -77,19 +80,38 @@ export class StreamWatch {
   /** Internal: etcd's id of this watch, once created. */
   id: string | undefined;
   /** Internal: fragments of a response split by etcd, joined at the last one. */
-  fragments: IWatchResponse[] = [];
+  fragments: IWatchResponse[] | undefined;
   readonly #stream: SharedStream;
-  #finish!: (end: StreamEnd) => void;
-  #done = false;
+  /** Why the watch ended, once it has. */
+  #end: StreamEnd | undefined;
+  /** Made when {@link ended} is first asked for (most watches are told by `spec.onEnd`). */
+  #ended: Promise<StreamEnd> | undefined;
+  #finish: ((end: StreamEnd) => void) | undefined;
 
   constructor(
     stream: SharedStream,
     readonly spec: WatchSpec,
   ) {
     this.#stream = stream;
-    this.ended = new Promise((resolve) => {
-      this.#finish = resolve;
-    });
+  }
+
+  /** Resolves once, with why the watch ended. */
+  get ended(): Promise<StreamEnd> {
+    if (this.#ended === undefined) {
+      const end = this.#end;
+      this.#ended =
+        end !== undefined
+          ? Promise.resolve(end)
+          : new Promise((resolve) => {
+              this.#finish = resolve;
+            });
+    }
+    return this.#ended;
+  }
+
+  /** Why the watch ended; undefined while it has not. */
+  get endedWith(): StreamEnd | undefined {
+    return this.#end;
   }
 
   /** The member the stream runs on (see `OpenedWatchStream.member`). */
@@ -103,19 +125,24 @@ export class StreamWatch {
   }
 
   /** Cancels this watch; `ended` resolves with `end` (default `closed`). Idempotent. */
-  close(end: StreamEnd = { reason: "closed" }): void {
+  close(end: StreamEnd = CLOSED): void {
     if (!this.end(end)) return;
     this.#stream.detach(this);
   }
 
   /** Internal: reports the end; false when it had ended already. */
   end(end: StreamEnd): boolean {
-    if (this.#done) return false;
-    this.#done = true;
-    this.#finish(end);
+    if (this.#end !== undefined) return false;
+    this.#end = end;
+    this.#finish?.(end);
+    this.#finish = undefined;
+    this.spec.onEnd?.(end, this);
     return true;
   }
 }
+
+/** The end of a watch closed from our side. */
+const CLOSED: StreamEnd = Object.freeze({ reason: "closed" });
 
 /** A create sent and not answered yet. */
 interface PendingCreate {
@@ -355,13 +382,14 @@ export class SharedStream {
       return;
     }
     if (response.fragment) {
+      watch.fragments ??= [];
       watch.fragments.push(response);
       return;
     }
-    if (watch.fragments.length > 0) {
+    if (watch.fragments !== undefined) {
       watch.fragments.push(response);
       const events = watch.fragments.flatMap((part) => part.events);
-      watch.fragments = [];
+      watch.fragments = undefined;
       response = { ...response, events };
     }
     watch.spec.onResponse(response, watch);

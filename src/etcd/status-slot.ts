@@ -25,6 +25,9 @@ export class StatusSlot implements EventValue<WatchStatus> {
   }
 
   watch(options?: WatchOptions): Watcher<WatchStatus> {
-    return this.#slot.watch((status) => status, options);
+    return this.#slot.watch(itself, options);
   }
 }
+
+/** The reader of every status watcher: the status itself. */
+const itself = (status: WatchStatus): WatchStatus => status;

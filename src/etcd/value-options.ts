@@ -34,6 +34,9 @@ export function withInternal<T = Uint8Array>(
   return { ...options, [INTERNAL]: internal } as EtcdValueOptions<T>;
 }
 
+/** The backoff options of a value given none (the defaults apply): one frozen object for all. */
+const NO_BACKOFF: BackoffOptions = Object.freeze({});
+
 /** Options with defaults applied. */
 export interface ResolvedOptions<T> {
   readonly decoder: Decoder<T>;
@@ -50,7 +53,7 @@ export function resolveOptions<T>(
   options: EtcdValueOptions<T> | undefined,
 ): ResolvedOptions<T> {
   requireEtcdClient(client, "an Etcd3 client or a Namespace of one", true);
-  const { codec, backoff = {} } = options ?? {};
+  const { codec, backoff = NO_BACKOFF } = options ?? {};
   if (codec !== undefined && options?.decoder !== undefined) {
     throw new TypeError("Give `codec` or `decoder`, not both: a codec has its own decoder");
   }
@@ -79,7 +82,9 @@ export function resolveOptions<T>(
     decoder,
     encoder,
     backoff,
-    tuning: { ...DEFAULT_TUNING, ...internal?.tuning },
+    // Shared by every value without internal tuning: no copy per value.
+    tuning:
+      internal?.tuning === undefined ? DEFAULT_TUNING : { ...DEFAULT_TUNING, ...internal.tuning },
     hooks: internal?.hooks,
   };
 }

@@ -24,7 +24,7 @@
 import type { GetOptions, Watcher, WatchOptions } from "./contract.js";
 import { describeValue } from "./describe.js";
 import { BacklogDoneError, ConcurrentGetError, WatcherClosedError } from "./errors.js";
-import type { Notifier } from "./notifier.js";
+import { type Notifier, WAKE, type Wakeable } from "./notifier.js";
 
 /** What a watcher needs from the shared state of the value it watches. */
 export interface WatchSource {
@@ -46,15 +46,27 @@ export interface WatchSource {
 }
 
 /**
- * Releases the source of a watcher collected without `close()`. The held value must not
- * reference the watcher (it would never be collected): see {@link releaser}.
+ * Releases the source of a watcher collected without `close()`: holds the source itself,
+ * or a function that also undoes more (see {@link releaser}). The held value must not
+ * reference the watcher (it would never be collected).
  */
-const collected = new FinalizationRegistry<() => void>((release) => release());
+const collected = new FinalizationRegistry<WatchSource | (() => void)>((held) => {
+  if (typeof held === "function") held();
+  else held.release();
+});
 
-/** What {@link collected} runs for a watcher: made outside the class, so it cannot capture it. */
-function releaser(source: WatchSource, cleanup: (() => void) | undefined): () => void {
+/**
+ * What {@link collected} holds for a watcher: made outside the class, so it cannot
+ * capture it; the source alone when there is nothing else to undo (no function to keep
+ * per watcher).
+ */
+function releaser(
+  source: WatchSource,
+  cleanup: (() => void) | undefined,
+): WatchSource | (() => void) {
+  if (cleanup === undefined) return source;
   return () => {
-    cleanup?.();
+    cleanup();
     source.release();
   };
 }
@@ -85,7 +97,7 @@ enum Outcome {
  * Base of every watcher. Subclasses implement {@link BaseWatcher.take}; guarantees:
  * see `Watcher.get`.
  */
-export abstract class BaseWatcher<T> implements Watcher<T> {
+export abstract class BaseWatcher<T> implements Watcher<T>, Wakeable {
   readonly #source: WatchSource;
   #revision: number | undefined;
   #acquired = false;
@@ -98,6 +110,10 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
   #error: unknown;
   /** The signal given to `watch({ signal })`, while its listener is attached. */
   #signal: AbortSignal | undefined;
+  /** The listener on {@link #signal}: closes the watcher. */
+  #onWatchAbort: (() => void) | undefined;
+  /** The listener on a pending get's signal, made at the first get with one. */
+  #onAbort: (() => void) | undefined;
 
   /**
    * @param options the options given to `watch()`, checked here: an aborted signal gives
@@ -112,6 +128,7 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
       return;
     }
     this.#signal = signal;
+    this.#onWatchAbort = () => this.close();
     signal.addEventListener("abort", this.#onWatchAbort, { once: true });
   }
 
@@ -168,7 +185,13 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     if (outcome === Outcome.Error) return Promise.reject(this.#takeError());
     return new Promise<T>((resolve, reject) => {
       this.#waiter = { resolve, reject, filter, backlogOnly, signal };
-      signal?.addEventListener("abort", this.#onAbort, { once: true });
+      if (signal !== undefined) {
+        this.#onAbort ??= () => {
+          const waiter = this.#waiter;
+          if (waiter?.signal !== undefined) this.#settle(waiter.signal.reason, true);
+        };
+        signal.addEventListener("abort", this.#onAbort, { once: true });
+      }
       this.#register();
     });
   }
@@ -176,7 +199,10 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#signal?.removeEventListener("abort", this.#onWatchAbort);
+    if (this.#onWatchAbort !== undefined) {
+      this.#signal?.removeEventListener("abort", this.#onWatchAbort);
+      this.#onWatchAbort = undefined;
+    }
     this.#signal = undefined;
     if (this.#waiter !== undefined) this.#settle(new WatcherClosedError(), true);
     this.onClose();
@@ -272,17 +298,21 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
   #register(): void {
     if (this.#registered) return;
     this.#registered = true;
-    this.#source.changes.add(this.#wake);
+    this.#source.changes.add(this);
   }
 
-  /** Run by the source's notifier: serve the pending get once the producer is done. */
-  readonly #wake = (): void => {
+  /**
+   * Internal: run by the source's notifier: serve the pending get once the producer is
+   * done (a microtask later; the function queued is made per wake-up rather than kept
+   * by every watcher).
+   */
+  [WAKE](): void {
     this.#registered = false;
-    if (this.#waiter !== undefined) queueMicrotask(this.#serve);
-  };
+    if (this.#waiter !== undefined) queueMicrotask(() => this.#serve());
+  }
 
   /** Serves the pending get if there is something for it now, else waits again. */
-  readonly #serve = (): void => {
+  #serve(): void {
     const waiter = this.#waiter;
     if (waiter === undefined) return;
     const outcome = this.#attempt(waiter.filter, waiter.backlogOnly);
@@ -295,15 +325,7 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     if (outcome === Outcome.Wait) this.#register();
     else if (outcome === Outcome.Value) this.#settle(this.#takeValue(), false);
     else this.#settle(this.#takeError(), true);
-  };
-
-  /** The signal given to `watch({ signal })` aborted: close, as from outside. */
-  readonly #onWatchAbort = (): void => this.close();
-
-  readonly #onAbort = (): void => {
-    const waiter = this.#waiter;
-    if (waiter?.signal !== undefined) this.#settle(waiter.signal.reason, true);
-  };
+  }
 
   /**
    * Ends the pending get, if any, and removes what it registered (the wake-up, the
@@ -315,9 +337,9 @@ export abstract class BaseWatcher<T> implements Watcher<T> {
     this.#waiter = undefined;
     if (this.#registered) {
       this.#registered = false;
-      this.#source.changes.delete(this.#wake);
+      this.#source.changes.delete(this);
     }
-    waiter.signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#onAbort !== undefined) waiter.signal?.removeEventListener("abort", this.#onAbort);
     if (failed) waiter.reject(result);
     else waiter.resolve(result as T);
   }

@@ -41,22 +41,27 @@ export class LatestSlot<E> extends SourceState {
     else this.markReady();
   }
 
-  /** A new watcher whose values are `read(entry, revision)`; `options` as for `watch()`. */
-  watch<T>(read: (entry: E, revision: number) => T, options?: WatchOptions): Watcher<T> {
+  /**
+   * A new watcher whose values are `read(entry, revision)` (or `read.read(…)`: an object
+   * the value keeps anyway, rather than a function made per watcher); `options` as for
+   * `watch()`.
+   */
+  watch<T>(read: SlotReader<E, T>, options?: WatchOptions): Watcher<T> {
     return new SlotWatcher(this, read, options);
   }
 }
 
+/** How a slot's watchers turn the entry into their values: a function, or an object. */
+export type SlotReader<E, T> =
+  | ((entry: E, revision: number) => T)
+  | { read(entry: E, revision: number): T };
+
 class SlotWatcher<E, T> extends BaseWatcher<T> {
   readonly #slot: LatestSlot<E>;
-  readonly #read: (entry: E, revision: number) => T;
+  readonly #read: SlotReader<E, T>;
   #cursor = 0;
 
-  constructor(
-    slot: LatestSlot<E>,
-    read: (entry: E, revision: number) => T,
-    options: WatchOptions | undefined,
-  ) {
+  constructor(slot: LatestSlot<E>, read: SlotReader<E, T>, options: WatchOptions | undefined) {
     super(slot, options);
     this.#slot = slot;
     this.#read = read;
@@ -66,6 +71,9 @@ class SlotWatcher<E, T> extends BaseWatcher<T> {
     const revision = this.#slot.revision;
     if (revision <= this.#cursor) return undefined;
     this.#cursor = revision;
-    return { value: this.#read(this.#slot.entry as E, revision), revision };
+    const entry = this.#slot.entry as E;
+    const read = this.#read;
+    const value = typeof read === "function" ? read(entry, revision) : read.read(entry, revision);
+    return { value, revision };
   }
 }
