@@ -6,7 +6,13 @@
 
 import type { Etcd3, Namespace } from "etcd3";
 import { DecodeCache } from "./etcd/decode-cache.js";
-import { type KeyRange, prefixRange, spanRange, userKeyOf } from "./etcd/key-range.js";
+import {
+  compareKeyIds,
+  type KeyRange,
+  prefixRange,
+  spanRange,
+  userKeyOf,
+} from "./etcd/key-range.js";
 import { portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
 import { RangeSync } from "./etcd/range-sync.js";
@@ -200,12 +206,12 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
     let keys: string[] = [];
     let kvs: StoredKv[] = [];
     let inOrder = true;
-    let previous: Buffer | undefined;
+    let previous: string | undefined;
     for (const [key, kv] of this.#sync.entries) {
-      if (inOrder && previous !== undefined && Buffer.compare(previous, kv.key) > 0) {
+      if (inOrder && previous !== undefined && compareKeyIds(previous, key) > 0) {
         inOrder = false;
       }
-      previous = kv.key;
+      previous = key;
       keys.push(key);
       kvs.push(kv);
     }
@@ -214,9 +220,7 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
       const unsortedKvs = kvs;
       const order = unsortedKvs
         .map((_, i) => i)
-        .sort((a, b) =>
-          Buffer.compare((unsortedKvs[a] as StoredKv).key, (unsortedKvs[b] as StoredKv).key),
-        );
+        .sort((a, b) => compareKeyIds(unsortedKeys[a] as string, unsortedKeys[b] as string));
       keys = order.map((i) => unsortedKeys[i] as string);
       kvs = order.map((i) => unsortedKvs[i] as StoredKv);
     }
@@ -224,7 +228,7 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
       revision,
       keys,
       kvs,
-      revisions: kvs.map((kv) => this.#sync.revisionOf(kv)),
+      offset: this.#sync.offset,
     };
     return this.#sorted;
   }
@@ -253,19 +257,20 @@ export class EtcdRangeValue<T = Uint8Array> implements EventValue<KeyUpdate<T>> 
   #decodedEntries(): ReadonlyMap<string, T> {
     const sync = this.#sync;
     const entries = new Map<string, T>();
-    let previous: Buffer | undefined;
+    let previous: string | undefined;
     for (const [key, kv] of sync.entries) {
-      if (previous !== undefined && Buffer.compare(previous, kv.key) > 0) {
+      if (previous !== undefined && compareKeyIds(previous, key) > 0) {
         entries.clear();
-        const { keys, kvs, revisions } = this.#sortedSnapshot();
+        const { keys, kvs, offset } = this.#sortedSnapshot();
         for (let i = 0; i < keys.length; i++) {
           const sortedKey = userKeyOf(keys[i] as string);
           const sortedKv = kvs[i] as StoredKv;
-          entries.set(sortedKey, this.#cache.decode(sortedKv, sortedKey, revisions[i] as number));
+          const revision = sortedKv.modRevision + offset;
+          entries.set(sortedKey, this.#cache.decode(sortedKv, sortedKey, revision));
         }
         return sealMap(entries);
       }
-      previous = kv.key;
+      previous = key;
       const userKey = userKeyOf(key);
       entries.set(userKey, this.#cache.decode(kv, userKey, sync.revisionOf(kv)));
     }

@@ -5,13 +5,20 @@
  */
 
 import type { Etcd3, Namespace } from "etcd3";
+import type { BackoffOptions } from "exponential-backoff";
 import { DecodeCache } from "./etcd/decode-cache.js";
 import { type KeyRange, singleKey } from "./etcd/key-range.js";
 import { KeyWriter } from "./etcd/key-writer.js";
 import { type EtcdPort, portOf } from "./etcd/port.js";
 import type { StoredKv } from "./etcd/range-read.js";
-import { RangeSync, type RangeSyncListener } from "./etcd/range-sync.js";
+import {
+  RangeSync,
+  type RangeSyncHooks,
+  type RangeSyncListener,
+  type RangeSyncOptions,
+} from "./etcd/range-sync.js";
 import type { SyncedChange } from "./etcd/resync-diff.js";
+import type { WatchTuning } from "./etcd/retry-policy.js";
 import { StatusSlot } from "./etcd/status-slot.js";
 import { type ResolvedOptions, requireString, resolveOptions } from "./etcd/value-options.js";
 import type { DecodingOptions, EtcdValueOptions, OptionsFor } from "./etcd-types/value-options.js";
@@ -171,37 +178,48 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
  * its slot's lifecycle and its watchers' reader: a value held by a process watching ten
  * thousand keys keeps no callback made for it.
  */
-class KeyCore<T> implements RangeSyncListener, SourceLifecycle {
+class KeyCore<T> implements RangeSyncListener, RangeSyncOptions, SourceLifecycle {
   readonly slot: LatestSlot<StoredKv | undefined>;
   readonly status = new StatusSlot();
-  readonly #port: EtcdPort;
+  readonly port: EtcdPort;
+  readonly range: KeyRange;
   readonly #key: string;
   readonly #options: ResolvedOptions<T>;
   readonly #cache: DecodeCache<T>;
   readonly #sync: RangeSync;
 
   constructor(port: EtcdPort, range: KeyRange, key: string, options: ResolvedOptions<T>) {
-    this.#port = port;
+    this.port = port;
+    this.range = range;
     this.#key = key;
     this.#options = options;
     this.#cache = new DecodeCache(options.decoder);
     this.slot = new LatestSlot({ ready: false, lifecycle: this });
-    this.#sync = new RangeSync({
-      port,
-      range,
-      target: `key ${JSON.stringify(key)}`,
-      backoff: options.backoff,
-      tuning: options.tuning,
-      hooks: options.hooks,
-      listener: this,
-    });
+    this.#sync = new RangeSync(this); // these are its options
+  }
+
+  // The sync's options (see `RangeSyncOptions`), read from the value's.
+  get target(): string {
+    return `key ${JSON.stringify(this.#key)}`;
+  }
+  get backoff(): BackoffOptions {
+    return this.#options.backoff;
+  }
+  get tuning(): WatchTuning {
+    return this.#options.tuning;
+  }
+  get hooks(): RangeSyncHooks | undefined {
+    return this.#options.hooks;
+  }
+  get listener(): RangeSyncListener {
+    return this;
   }
 
   /** The value's writer (made once, by `EtcdValue`). */
   writer(): KeyWriter<T> {
     const { encoder, backoff, tuning } = this.#options;
     return new KeyWriter({
-      port: this.#port,
+      port: this.port,
       key: this.#key,
       encoder,
       cache: this.#cache,

@@ -30,7 +30,27 @@ export function prefixEnd(prefix: Buffer): Buffer {
 
 /** The range of one key inside the namespace `namespace`. */
 export function singleKey(namespace: Buffer, key: string): KeyRange {
-  return { start: Buffer.concat([namespace, Buffer.from(key)]), end: undefined };
+  return new SingleKey(namespace, key);
+}
+
+/**
+ * One key's range, keeping the key as a string: its bytes are made each time they are
+ * asked for (a read, a watch's create), not kept by every value of a process (a
+ * `Buffer` costs about 100 bytes).
+ */
+class SingleKey implements KeyRange {
+  readonly #namespace: Buffer;
+  readonly #key: string;
+  readonly end = undefined;
+
+  constructor(namespace: Buffer, key: string) {
+    this.#namespace = namespace;
+    this.#key = key;
+  }
+
+  get start(): Buffer {
+    return Buffer.concat([this.#namespace, Buffer.from(this.#key)]);
+  }
 }
 
 /** The range of every key starting with `prefix` inside the namespace `namespace`. */
@@ -62,6 +82,17 @@ export function spanRange(namespace: Buffer, start: string, end: string): KeyRan
 const RAW = "\uD800";
 
 /**
+ * Whether `id` names a key that is not valid UTF-8: it starts with {@link RAW} alone, not
+ * as the first half of a pair (a valid key may start with U+10000–U+103FF, whose first
+ * UTF-16 unit is U+D800 too). The bytes after the marker, as latin1, are no low surrogates.
+ */
+function isRaw(id: string): boolean {
+  if (!id.startsWith(RAW)) return false;
+  const next = id.charCodeAt(RAW.length);
+  return !(next >= 0xdc00 && next <= 0xdfff);
+}
+
+/**
  * The library's internal name of an etcd key (namespace prefix stripped), lossless: two
  * different keys always have different ids. For a key that is valid UTF-8 (every key
  * written from a JavaScript string) the id is the key decoded, which is also the key the
@@ -82,6 +113,34 @@ export function keyId(namespace: Buffer, key: Buffer): string {
  * bytes that are not valid UTF-8 become U+FFFD (so lossy for those keys only).
  */
 export function userKeyOf(id: string): string {
-  if (!id.startsWith(RAW)) return id;
+  if (!isRaw(id)) return id;
   return Buffer.from(id.slice(RAW.length), "latin1").toString("utf8");
+}
+
+/**
+ * Orders key ids as etcd orders their keys: by bytes. For ids of valid UTF-8 keys that
+ * is code point order, which differs from JavaScript's (UTF-16 code units) only where a
+ * surrogate meets a unit from U+E000 up; other ids are compared by their bytes.
+ */
+export function compareKeyIds(a: string, b: string): number {
+  if (isRaw(a) || isRaw(b)) return Buffer.compare(bytesOf(a), bytesOf(b));
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 code unit's rank in code point order: surrogates (astral) above the rest. */
+function codePointRank(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800;
+  if (unit >= 0xd800) return unit + 0x2000;
+  return unit;
+}
+
+/** The bytes of the key a {@link keyId} names (namespace prefix stripped). */
+function bytesOf(id: string): Buffer {
+  return isRaw(id) ? Buffer.from(id.slice(RAW.length), "latin1") : Buffer.from(id, "utf8");
 }

@@ -18,7 +18,8 @@ const GROWTH = 4;
 
 /**
  * The page size of one range, learned from its pages and remembered across its reads (a
- * resync starts at the size the last read ended with). Not shared between ranges.
+ * resync starts at the size the last read ended with). Not shared between ranges (but by
+ * single keys, which are never paged).
  */
 export class PageSizer {
   readonly #maxKeys: number;

@@ -13,9 +13,11 @@ import { readKeyBatched } from "./key-read-batch.js";
 import type { PageSizer } from "./page-sizer.js";
 import type { EtcdPort } from "./port.js";
 
-/** A key-value pair as read from etcd (keys with the namespace prefix). */
+/**
+ * A key's value as read from etcd. Without its key, which those who keep it have as a
+ * key id (a `Buffer` per key would cost about 100 bytes).
+ */
 export interface StoredKv {
-  readonly key: Buffer;
   readonly value: Buffer;
   readonly modRevision: number;
   /** The revision that created the key (since its last deletion). */
@@ -30,6 +32,8 @@ export interface RangeRead {
   /** The id of the cluster that answered (a wiped or restored cluster has a new one). */
   readonly clusterId: string;
   readonly kvs: StoredKv[];
+  /** The key of each of `kvs`, in the same order (with the namespace prefix). */
+  readonly keys: Buffer[];
 }
 
 /** Tuning of {@link readRange}. */
@@ -70,6 +74,7 @@ export async function readRange(
 ): Promise<RangeRead> {
   const { sizer, signal } = options;
   const kvs: StoredKv[] = [];
+  const keys: Buffer[] = [];
   let revision: number | undefined = options.revision;
   let clusterId: string | undefined;
   let from = range.start;
@@ -104,11 +109,12 @@ export async function readRange(
     let bytes = 0;
     for (const kv of response.kvs) {
       kvs.push(toStoredKv(kv));
+      keys.push(kv.key);
       bytes += kv.key.length + kv.value.length;
     }
     sizer.fitted(limit, response.kvs.length, bytes, performance.now() - started);
     const last = response.kvs.at(-1);
-    if (!response.more || last === undefined) return { revision, clusterId, kvs };
+    if (!response.more || last === undefined) return { revision, clusterId, kvs, keys };
     from = Buffer.concat([last.key, Buffer.from([0])]);
   }
 }
@@ -116,7 +122,6 @@ export async function readRange(
 /** Converts etcd3's key-value (revisions as strings) to ours. */
 export function toStoredKv(kv: IKeyValue): StoredKv {
   return {
-    key: kv.key,
     value: kv.value,
     modRevision: Number(kv.mod_revision),
     createRevision: Number(kv.create_revision),

@@ -62,6 +62,11 @@ export class RangeState {
     return this.#clusterId;
   }
 
+  /** Added to etcd's revisions for watchers; grows only after history was replaced. */
+  get offset(): number {
+    return this.#offset;
+  }
+
   /** The state's revision as watchers see it; 0 before the first read. */
   get revision(): number {
     return this.#resume === 0 ? 0 : this.#resume - 1 + this.#offset;

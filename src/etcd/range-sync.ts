@@ -71,6 +71,9 @@ export interface RangeSyncOptions {
   readonly hooks?: RangeSyncHooks | undefined;
 }
 
+/** The sizer of every single-key range (see `readRange`: one key is never paged). */
+const SINGLE_KEY_SIZER = new PageSizer(1);
+
 /** A stream that ends sooner than this (ms) after its create is not a recovery. */
 const SHORT_LIVED_MS = 1000;
 
@@ -94,7 +97,9 @@ export class RangeSync implements RunOwner {
   constructor(options: RangeSyncOptions) {
     this.#options = options;
     this.#state = new RangeState(options.port.prefix);
-    this.#sizer = new PageSizer(options.tuning.pageSize);
+    // A single key's reads are not paged: every such range shares one (unused) sizer.
+    this.#sizer =
+      options.range.end === undefined ? SINGLE_KEY_SIZER : new PageSizer(options.tuning.pageSize);
   }
 
   /** The present keys and their values, by key id. Replaced on each read: don't keep. */
@@ -105,6 +110,11 @@ export class RangeSync implements RunOwner {
   /** The state's revision as reported to watchers; 0 before the first read. */
   get revision(): number {
     return this.#state.revision;
+  }
+
+  /** Added to etcd's revisions for watchers (see `RangeState`). */
+  get offset(): number {
+    return this.#state.offset;
   }
 
   /** A stored value's revision as reported to watchers (etcd's plus the offset). */

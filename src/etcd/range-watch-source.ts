@@ -9,7 +9,7 @@
 import { BaseWatcher, type Taken } from "../event/base-watcher.js";
 import type { WatchOptions } from "../event/contract.js";
 import { type SourceLifecycle, SourceState } from "../event/source-state.js";
-import { userKeyOf } from "./key-range.js";
+import { compareKeyIds, userKeyOf } from "./key-range.js";
 import type { StoredKv } from "./range-read.js";
 import type { SyncedChange } from "./resync-diff.js";
 
@@ -19,8 +19,8 @@ export interface SortedSnapshot {
   /** Present keys' ids (see `keyId`), in etcd's (byte) key order. */
   readonly keys: readonly string[];
   readonly kvs: readonly StoredKv[];
-  /** Each key's revision as watchers see it. */
-  readonly revisions: readonly number[];
+  /** Added to each key's mod revision for watchers (see `RangeState.revisionOf`). */
+  readonly offset: number;
 }
 
 /**
@@ -55,7 +55,7 @@ export class RangeWatchSource extends SourceState {
   apply(changes: readonly SyncedChange[]): void {
     if (this.#active.size === 0) return;
     for (const dirty of this.#active) dirty.record(changes);
-    this.changes.notify();
+    this.notify();
   }
 
   /** A new watcher whose values are made by `read`; `options` as for `watch()`. */
@@ -81,16 +81,22 @@ export class RangeWatchSource extends SourceState {
   }
 }
 
-/** Key ids of each snapshot, built once per snapshot and shared by its watchers. */
-const snapshotKeys = new WeakMap<SortedSnapshot, ReadonlySet<string>>();
-
-function keysOf(snapshot: SortedSnapshot): ReadonlySet<string> {
-  let keys = snapshotKeys.get(snapshot);
-  if (keys === undefined) {
-    keys = new Set(snapshot.keys);
-    snapshotKeys.set(snapshot, keys);
+/**
+ * Whether `snapshot` holds the key `key` (an id): a binary search of its sorted keys,
+ * rather than a `Set` of them (about 35 bytes per key of the range).
+ */
+function holds(snapshot: SortedSnapshot, key: string): boolean {
+  const { keys } = snapshot;
+  let low = 0;
+  let high = keys.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const order = compareKeyIds(keys[middle] as string, key);
+    if (order === 0) return true;
+    if (order < 0) low = middle + 1;
+    else high = middle - 1;
   }
-  return keys;
+  return false;
 }
 
 /**
@@ -101,8 +107,8 @@ function keysOf(snapshot: SortedSnapshot): ReadonlySet<string> {
  */
 class DirtyKeys {
   readonly #changes = new Map<string, SyncedChange>();
-  /** The watcher's snapshot keys; undefined until it begins. */
-  #snapshot: ReadonlySet<string> | undefined;
+  /** The watcher's snapshot; undefined until it begins. */
+  #snapshot: SortedSnapshot | undefined;
   /** Keys outside the snapshot that the watcher returned present. */
   readonly #added = new Set<string>();
   /** Snapshot keys whose deletion the watcher returned. */
@@ -110,7 +116,7 @@ class DirtyKeys {
 
   /** The watcher starts at `snapshot`: it will return every key in it. */
   begin(snapshot: SortedSnapshot): void {
-    this.#snapshot = keysOf(snapshot);
+    this.#snapshot = snapshot;
   }
 
   /** Notes changes; a key changed again moves to the end with its newest value. */
@@ -128,7 +134,7 @@ class DirtyKeys {
     if (next.done) return undefined;
     const change = next.value;
     this.#changes.delete(change.key);
-    const inSnapshot = this.#snapshot?.has(change.key) === true;
+    const inSnapshot = this.#inSnapshot(change.key);
     if (change.kv === undefined) {
       this.#added.delete(change.key);
       if (inSnapshot) this.#gone.add(change.key);
@@ -149,7 +155,11 @@ class DirtyKeys {
   /** Whether the watcher has returned `key` as present (or will, from its snapshot). */
   #seen(key: string): boolean {
     if (this.#added.has(key)) return true;
-    return this.#snapshot?.has(key) === true && !this.#gone.has(key);
+    return this.#inSnapshot(key) && !this.#gone.has(key);
+  }
+
+  #inSnapshot(key: string): boolean {
+    return this.#snapshot !== undefined && holds(this.#snapshot, key);
   }
 }
 
@@ -185,7 +195,7 @@ class RangeKeyWatcher<U> extends BaseWatcher<U> {
         this.#index = index + 1;
         const key = snapshot.keys[index] as string;
         const kv = snapshot.kvs[index] as StoredKv;
-        const revision = snapshot.revisions[index] as number;
+        const revision = kv.modRevision + snapshot.offset;
         return { value: this.#read(userKeyOf(key), kv, revision), revision: snapshot.revision };
       }
       this.#snapshot = undefined;

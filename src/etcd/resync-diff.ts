@@ -78,8 +78,9 @@ export function applyRead(state: AppliedState, read: RangeRead, prefix: Buffer):
   const readRevision = read.revision + offset;
   const entries = new Map<string, StoredKv>();
   const changes: SyncedChange[] = [];
-  for (const kv of read.kvs) {
-    const key = keyId(prefix, kv.key);
+  for (let i = 0; i < read.kvs.length; i++) {
+    const kv = read.kvs[i] as StoredKv;
+    const key = keyId(prefix, read.keys[i] as Buffer);
     entries.set(key, kv);
     const old = state.entries.get(key);
     const changed = dataLost

@@ -37,7 +37,7 @@ export class LatestSlot<E> extends SourceState {
   publish(entry: E, revision: number): void {
     this.#entry = entry;
     this.#revision = revision;
-    if (this.ready) this.changes.notify();
+    if (this.ready) this.notify();
     else this.markReady();
   }
 

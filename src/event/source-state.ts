@@ -20,8 +20,7 @@ export interface SourceLifecycle {
  * The state a {@link WatchSource} reports to its watchers, and its users. Sources
  * (`LatestSlot`, the per-key range source) extend it with their data.
  */
-export class SourceState implements WatchSource {
-  readonly changes = new Notifier();
+export class SourceState extends Notifier implements WatchSource {
   readonly #lifecycle: SourceLifecycle | undefined;
   #ready: boolean;
   #failure: Error | undefined;
@@ -34,8 +33,14 @@ export class SourceState implements WatchSource {
    *   last of those watchers closes (and started again by a later one).
    */
   constructor(options: { ready?: boolean; lifecycle?: SourceLifecycle } = {}) {
+    super();
     this.#ready = options.ready ?? true;
     this.#lifecycle = options.lifecycle;
+  }
+
+  /** The source's notifier: the source itself (no object of its own per value). */
+  get changes(): Notifier {
+    return this;
   }
 
   get ready(): boolean {
@@ -60,7 +65,7 @@ export class SourceState implements WatchSource {
   markReady(): void {
     if (this.#ready) return;
     this.#ready = true;
-    this.changes.notify();
+    this.notify();
   }
 
   /**
@@ -75,7 +80,7 @@ export class SourceState implements WatchSource {
   /** Records a permanent failure; watchers throw it once they have taken what arrived. */
   fail(error: Error): void {
     this.#failure = error;
-    this.changes.notify();
+    this.notify();
   }
 
   /**
@@ -84,7 +89,7 @@ export class SourceState implements WatchSource {
    */
   close(): void {
     this.#closed = true;
-    this.changes.notify();
+    this.notify();
   }
 
   acquire(): void {

@@ -12,7 +12,15 @@ import { HistoryLostError } from "../../src/index.js";
 
 const prefix = Buffer.from("/ns");
 
-function kv(key: string, value: string, modRevision: number): StoredKv {
+/** A stored value with its key, as a read brings them. */
+type Keyed = StoredKv & { readonly key: Buffer };
+
+/** A whole read of `kvs` at `revision` (keys and values apart, as `readRange` gives them). */
+function rangeRead(revision: number, clusterId: string, kvs: Keyed[]) {
+  return { revision, clusterId, kvs, keys: kvs.map((entry) => entry.key) };
+}
+
+function kv(key: string, value: string, modRevision: number): Keyed {
   return {
     key: Buffer.from(`/ns${key}`),
     value: Buffer.from(value),
@@ -51,7 +59,7 @@ function response(header: number, events: Event[], clusterId = "c1"): IWatchResp
 /** A state read at revision 10 with `/a` (rev 3) and `/b` (rev 5). */
 function readAt10(): RangeState {
   const state = new RangeState(prefix);
-  state.applyRead({ revision: 10, clusterId: "c1", kvs: [kv("/a", "1", 3), kv("/b", "2", 5)] });
+  state.applyRead(rangeRead(10, "c1", [kv("/a", "1", 3), kv("/b", "2", 5)]));
   return state;
 }
 
@@ -117,7 +125,7 @@ test("RangeState: a progress notification moves the resume revision forward, nev
 test("RangeState: after a replaced history, events are reported with the offset", (t) => {
   const state = readAt10();
   t.true(state.historyLost("c1", 4) instanceof HistoryLostError);
-  const read = state.applyRead({ revision: 4, clusterId: "c1", kvs: [kv("/a", "new", 2)] });
+  const read = state.applyRead(rangeRead(4, "c1", [kv("/a", "new", 2)]));
   t.is(read.readRevision, 11, "the read is dated just above the last revision reported");
   t.is(state.revision, 11);
   const applied = state.applyResponse(response(5, [["Put", "/b", "again", 5]]));
@@ -131,6 +139,6 @@ test("RangeState: clearEntries drops the keys but keeps revisions, so the next r
   state.clearEntries();
   t.is(state.entries.size, 0);
   t.is(state.resume, 11);
-  const read = state.applyRead({ revision: 12, clusterId: "c1", kvs: [kv("/a", "1", 3)] });
+  const read = state.applyRead(rangeRead(12, "c1", [kv("/a", "1", 3)]));
   t.deepEqual(summary(read.changes), [["/a", "1", 3]]);
 });

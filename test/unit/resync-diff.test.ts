@@ -11,7 +11,15 @@ import { HistoryLostError } from "../../src/index.js";
 
 const prefix = Buffer.alloc(0);
 
-function kv(key: string, value: string, modRevision: number): StoredKv {
+/** A stored value with its key, as a read brings them. */
+type Keyed = StoredKv & { readonly key: Buffer };
+
+/** A whole read of `kvs` at `revision` (keys and values apart, as `readRange` gives them). */
+function rangeRead(revision: number, clusterId: string, kvs: Keyed[]) {
+  return { revision, clusterId, kvs, keys: kvs.map((entry) => entry.key) };
+}
+
+function kv(key: string, value: string, modRevision: number): Keyed {
   return {
     key: Buffer.from(key),
     value: Buffer.from(value),
@@ -21,7 +29,7 @@ function kv(key: string, value: string, modRevision: number): StoredKv {
   };
 }
 
-function state(entries: StoredKv[], resume: number, offset = 0, clusterId = "c1"): AppliedState {
+function state(entries: Keyed[], resume: number, offset = 0, clusterId = "c1"): AppliedState {
   return {
     entries: new Map(entries.map((e) => [e.key.toString("latin1"), e])),
     resume,
@@ -35,7 +43,7 @@ function summary(changes: { key: string; kv: StoredKv | undefined; revision: num
 }
 
 test("applyRead: the first read reports every present key at its mod revision", (t) => {
-  const read = { revision: 7, clusterId: "c1", kvs: [kv("/a", "1", 3), kv("/b", "2", 5)] };
+  const read = rangeRead(7, "c1", [kv("/a", "1", 3), kv("/b", "2", 5)]);
   const applied = applyRead(state([], 0, 0, ""), read, prefix);
   t.deepEqual(summary(applied.changes), [
     ["/a", "1", 3],
@@ -48,7 +56,7 @@ test("applyRead: the first read reports every present key at its mod revision", 
 
 test("applyRead: same history: unchanged keys are not reported, vanished keys are deletions at the read's revision", (t) => {
   const before = state([kv("/a", "1", 3), kv("/b", "2", 5), kv("/c", "3", 6)], 8);
-  const read = { revision: 12, clusterId: "c1", kvs: [kv("/a", "1", 3), kv("/b", "2b", 10)] };
+  const read = rangeRead(12, "c1", [kv("/a", "1", 3), kv("/b", "2b", 10)]);
   const applied = applyRead(before, read, prefix);
   t.deepEqual(summary(applied.changes), [
     ["/b", "2b", 10],
@@ -59,7 +67,7 @@ test("applyRead: same history: unchanged keys are not reported, vanished keys ar
 
 test("applyRead: history replaced (revision went back): changes by bytes, dated above the last reported revision", (t) => {
   const before = state([kv("/a", "1", 3), kv("/b", "2", 90)], 101); // applied up to 100
-  const read = { revision: 4, clusterId: "c1", kvs: [kv("/a", "1", 2), kv("/b", "new", 4)] };
+  const read = rangeRead(4, "c1", [kv("/a", "1", 2), kv("/b", "new", 4)]);
   const applied = applyRead(before, read, prefix);
   t.is(applied.offset, 97, "4 + 97 = 101: strictly above the 100 already reported");
   t.is(applied.readRevision, 101);
@@ -69,7 +77,7 @@ test("applyRead: history replaced (revision went back): changes by bytes, dated 
 
 test("applyRead: history replaced twice: the offset only grows", (t) => {
   const before = state([kv("/a", "1", 2)], 6, 97); // reported up to 5 + 97 = 102
-  const read = { revision: 2, clusterId: "c2", kvs: [kv("/a", "2", 2)] };
+  const read = rangeRead(2, "c2", [kv("/a", "2", 2)]);
   const applied = applyRead(before, read, prefix);
   t.is(applied.readRevision, 103, "above the 102 already reported");
   t.deepEqual(summary(applied.changes), [["/a", "2", 103]]);
