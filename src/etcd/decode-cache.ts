@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Decoder, runDecoder } from "../event/decoders.js";
+import { type Decoder, decoders, runDecoder } from "../event/decoders.js";
 import type { StoredKv } from "./range-read.js";
 
 /**
@@ -39,6 +39,9 @@ export class DecodeCache<T> {
 
   /** The decoded value of `kv`; throws a `DecodeError` with `key` and `revision`. */
   decode(kv: StoredKv, key: string, revision: number): T {
+    // The bytes as they are: nothing to keep (a range without a decoder keeps no second
+    // reference, and no property array, per key).
+    if (this.#decoder === decoders.bytes) return kv.value as T;
     const slotted = kv as Slotted;
     const by = slotted[DECODED_BY];
     if (by === this) return slotted[DECODED] as T;

@@ -9,6 +9,7 @@
 import type { IWatchResponse } from "etcd3";
 import type { HistoryLostError } from "../event/errors.js";
 import { keyId } from "./key-range.js";
+import { OneKeyMap } from "./one-key-map.js";
 import { type RangeRead, type StoredKv, toStoredKv } from "./range-read.js";
 import {
   type AppliedState,
@@ -36,15 +37,22 @@ export interface EventsApplied {
  */
 export class RangeState {
   readonly #prefix: Buffer;
-  #entries = new Map<string, StoredKv>();
+  /** Whether the range is a single key: its entries are then a {@link OneKeyMap}. */
+  readonly #single: boolean;
+  #entries: Map<string, StoredKv>;
   #resume = 0;
   #offset = 0;
   /** The cluster the state was read from; "" before the first read. */
   #clusterId = "";
 
-  /** @param prefix the namespace prefix that keys carry, stripped from key ids. */
-  constructor(prefix: Buffer) {
+  /**
+   * @param prefix the namespace prefix that keys carry, stripped from key ids.
+   * @param single whether the range is a single key (its state then keeps no hash table).
+   */
+  constructor(prefix: Buffer, single = false) {
     this.#prefix = prefix;
+    this.#single = single;
+    this.#entries = this.#empty();
   }
 
   /** The present keys and their values, by key id. Replaced on each read: don't keep. */
@@ -84,7 +92,7 @@ export class RangeState {
 
   /** Drops the keys; revisions, offset and cluster stay, so later reads stay ordered. */
   clearEntries(): void {
-    this.#entries = new Map();
+    this.#entries = this.#empty();
   }
 
   /** See {@link historyLost}: whether an answer belongs to another history. */
@@ -94,7 +102,7 @@ export class RangeState {
 
   /** Replaces the state with a whole read; returns what changed (see {@link applyRead}). */
   applyRead(read: RangeRead): ReadApplied {
-    const applied = applyRead(this.#snapshot(), read, this.#prefix);
+    const applied = applyRead(this.#snapshot(), read, this.#prefix, this.#empty());
     this.#entries = applied.entries;
     this.#resume = applied.resume;
     this.#offset = applied.offset;
@@ -135,6 +143,10 @@ export class RangeState {
     if (changes.length === 0) return undefined;
     this.#resume = last + 1;
     return { changes, revision: last + offset };
+  }
+
+  #empty(): Map<string, StoredKv> {
+    return this.#single ? new OneKeyMap() : new Map();
   }
 
   #snapshot(): AppliedState {

@@ -96,7 +96,7 @@ export class RangeSync implements RunOwner {
 
   constructor(options: RangeSyncOptions) {
     this.#options = options;
-    this.#state = new RangeState(options.port.prefix);
+    this.#state = new RangeState(options.port.prefix, options.range.end === undefined);
     // A single key's reads are not paged: every such range shares one (unused) sizer.
     this.#sizer =
       options.range.end === undefined ? SINGLE_KEY_SIZER : new PageSizer(options.tuning.pageSize);
@@ -179,7 +179,7 @@ export class RangeSync implements RunOwner {
       target: this.#options.target,
       startRevision: this.#state.resume,
     });
-    run.liveSince = performance.now();
+    run.liveSince = Math.round(performance.now()); // a small integer: no heap number per run
     run.everLive = true;
     run.idle();
     this.#report({ state: "live", revision: this.#state.resumeRevision });

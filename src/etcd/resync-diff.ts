@@ -67,16 +67,21 @@ export interface ReadApplied extends AppliedState {
  * changed when its mod revision differs; after history was replaced (see
  * {@link historyLost}) revisions mean nothing across the gap, so a key changed when its
  * bytes differ, every change is dated at the read's revision, and the offset grows so
- * that the read's revision is strictly above the last one reported.
+ * that the read's revision is strictly above the last one reported. The new entries go
+ * into `entries` (empty: a new `Map` by default).
  */
-export function applyRead(state: AppliedState, read: RangeRead, prefix: Buffer): ReadApplied {
+export function applyRead(
+  state: AppliedState,
+  read: RangeRead,
+  prefix: Buffer,
+  entries: Map<string, StoredKv> = new Map(),
+): ReadApplied {
   const previous = state.resume - 1;
   const dataLost = historyLost(state, read.clusterId, read.revision) !== undefined;
   const offset = dataLost
     ? Math.max(state.offset, previous + state.offset + 1 - read.revision)
     : state.offset;
   const readRevision = read.revision + offset;
-  const entries = new Map<string, StoredKv>();
   const changes: SyncedChange[] = [];
   for (let i = 0; i < read.kvs.length; i++) {
     const kv = read.kvs[i] as StoredKv;

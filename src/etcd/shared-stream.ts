@@ -179,6 +179,8 @@ export class SharedStream {
   /** Whether an emptied stream waits {@link LINGER_MS} for a new watch before it ends. */
   readonly #lingers: boolean;
   #lingerTimer: NodeJS.Timeout | undefined;
+  /** The cluster id of the last create answered. */
+  #clusterId = "";
   /** Creates in the order sent: etcd answers them in that order. */
   readonly #pending: PendingCreate[] = [];
   readonly #active = new Map<string, StreamWatch>();
@@ -416,7 +418,10 @@ export class SharedStream {
     const { watch } = entry;
     watch.id = id;
     watch.createdRevision = Number(response.header.revision);
-    watch.clusterId = response.header.cluster_id;
+    // One string per stream, not one per watch (each answer brings a new copy).
+    if (response.header.cluster_id !== this.#clusterId)
+      this.#clusterId = response.header.cluster_id;
+    watch.clusterId = this.#clusterId;
     this.#active.set(id, watch);
     entry.resolve(watch);
   }

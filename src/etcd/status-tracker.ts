@@ -36,11 +36,19 @@ export class StatusTracker {
       return undefined;
     }
     const since = !force && last?.state === report.state ? last.since : Date.now();
-    // Built field by field rather than spread: spread copies, once frozen, each got a
-    // hidden class of its own (about 400 bytes per value of a process).
-    const status: WatchStatus = { state: report.state, since };
-    if (report.revision !== undefined) status.revision = report.revision;
-    if ("error" in report) status.error = report.error;
+    // One literal per set of fields rather than a spread (spread copies, once frozen,
+    // each got a hidden class of its own: about 400 bytes per value of a process) or
+    // fields added one by one (which go to a property array: 40 bytes more).
+    const { state, revision } = report;
+    let status: WatchStatus;
+    if (revision === undefined) {
+      status = "error" in report ? { state, since, error: report.error } : { state, since };
+    } else {
+      status =
+        "error" in report
+          ? { state, since, revision, error: report.error }
+          : { state, since, revision };
+    }
     this.#last = status;
     return status;
   }
