@@ -6,7 +6,7 @@
 
 import type { Etcd3, Namespace } from "etcd3";
 import type { BackoffOptions } from "exponential-backoff";
-import { DecodeCache } from "./etcd/decode-cache.js";
+import type { KvDecoding } from "./etcd/decode-cache.js";
 import { type KeyRange, singleKey } from "./etcd/key-range.js";
 import { KeyWriter } from "./etcd/key-writer.js";
 import { type EtcdPort, portOf } from "./etcd/port.js";
@@ -25,6 +25,7 @@ import type { DecodingOptions, EtcdValueOptions, OptionsFor } from "./etcd-types
 import type { WatchStatus } from "./etcd-types/watch-status.js";
 import type { WriteResult } from "./etcd-types/write-options.js";
 import type { EventValue, Watcher, WatchOptions } from "./event/contract.js";
+import { runDecoder } from "./event/decoders.js";
 import type { WatchFailedError } from "./event/errors.js";
 import { LatestSlot } from "./event/latest-slot.js";
 import type { SourceLifecycle } from "./event/source-state.js";
@@ -178,22 +179,23 @@ export class EtcdValue<T = Uint8Array> implements EventValue<T | undefined> {
  * its slot's lifecycle and its watchers' reader: a value held by a process watching ten
  * thousand keys keeps no callback made for it.
  */
-class KeyCore<T> implements RangeSyncListener, RangeSyncOptions, SourceLifecycle {
+class KeyCore<T> implements KvDecoding<T>, RangeSyncListener, RangeSyncOptions, SourceLifecycle {
   readonly slot: LatestSlot<StoredKv | undefined>;
   readonly status = new StatusSlot();
   readonly port: EtcdPort;
   readonly range: KeyRange;
   readonly #key: string;
   readonly #options: ResolvedOptions<T>;
-  readonly #cache: DecodeCache<T>;
   readonly #sync: RangeSync;
+  /** The newest entry decoded, and its value: decoded once for every watcher. */
+  #decodedKv: StoredKv | undefined;
+  #decoded: T | undefined;
 
   constructor(port: EtcdPort, range: KeyRange, key: string, options: ResolvedOptions<T>) {
     this.port = port;
     this.range = range;
     this.#key = key;
     this.#options = options;
-    this.#cache = new DecodeCache(options.decoder);
     this.slot = new LatestSlot({ ready: false, lifecycle: this });
     this.#sync = new RangeSync(this); // these are its options
   }
@@ -222,7 +224,7 @@ class KeyCore<T> implements RangeSyncListener, RangeSyncOptions, SourceLifecycle
       port: this.port,
       key: this.#key,
       encoder,
-      cache: this.#cache,
+      cache: this,
       backoff,
       tuning,
       latest: () =>
@@ -232,7 +234,23 @@ class KeyCore<T> implements RangeSyncListener, RangeSyncOptions, SourceLifecycle
 
   /** A watcher's value: the entry decoded (once for all watchers). */
   read(kv: StoredKv | undefined, revision: number): T | undefined {
-    return kv === undefined ? undefined : this.#cache.decode(kv, this.#key, revision);
+    return kv === undefined ? undefined : this.decode(kv, this.#key, revision);
+  }
+
+  /**
+   * `kv` decoded. The slot's entry is decoded once, for every watcher and the writer
+   * (kept here, not on the entry: a property added to it would cost a property array);
+   * any other (a read of the writer's own) each time. Failures are not kept: each
+   * watcher that reaches a bad value gets its own `DecodeError`.
+   */
+  decode(kv: StoredKv, key: string, revision: number): T {
+    if (kv === this.#decodedKv) return this.#decoded as T;
+    const value = runDecoder(this.#options.decoder, kv.value, key, revision);
+    if (kv === this.slot.entry) {
+      this.#decodedKv = kv;
+      this.#decoded = value;
+    }
+    return value;
   }
 
   onChanges(changes: readonly SyncedChange[]): void {

@@ -23,13 +23,19 @@ interface Slotted {
   [DECODED]?: unknown;
 }
 
+/** What decodes stored values for a value's watchers and writer (see {@link DecodeCache}). */
+export interface KvDecoding<T> {
+  /** The decoded value of `kv`; throws a `DecodeError` with `key` and `revision`. */
+  decode(kv: StoredKv, key: string, revision: number): T;
+}
+
 /**
  * Decodes stored values with one decoder, caching each successful result for as long as
  * the stored value lives. Failures are not cached: each watcher that reaches a bad value
  * gets its own `DecodeError`. A stored value is usually decoded by one cache (its value's):
  * a second cache keeps its results in a `WeakMap` of its own.
  */
-export class DecodeCache<T> {
+export class DecodeCache<T> implements KvDecoding<T> {
   readonly #decoder: Decoder<T>;
   #others: WeakMap<StoredKv, T> | undefined;
 

@@ -9,7 +9,7 @@ import type { BackoffOptions } from "exponential-backoff";
 import type { WriteConditions, WriteResult } from "../etcd-types/write-options.js";
 import { type Encoder, runEncoder } from "../event/codecs.js";
 import { AmbiguousWriteError } from "../event/errors.js";
-import type { DecodeCache } from "./decode-cache.js";
+import type { KvDecoding } from "./decode-cache.js";
 import type { EtcdPort } from "./port.js";
 import type { StoredKv } from "./range-read.js";
 import type { WatchTuning } from "./retry-policy.js";
@@ -24,8 +24,8 @@ export interface KeyWriterOptions<T> {
   readonly key: string;
   /** The encoder of the value's codec; undefined when it has a decoder only. */
   readonly encoder: Encoder<T> | undefined;
-  /** The value's decode cache: the values handed to `fn` are those watchers get. */
-  readonly cache: DecodeCache<T>;
+  /** The value's decoding: the values handed to `fn` are those watchers get. */
+  readonly cache: KvDecoding<T>;
   readonly backoff: BackoffOptions;
   readonly tuning: WatchTuning;
   /**
