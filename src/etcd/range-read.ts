@@ -106,11 +106,20 @@ export async function readRange(
     // A read at a given revision still answers with the current revision in its header.
     revision ??= Number(response.header.revision);
     clusterId ??= response.header.cluster_id;
+    // etcd3's values are views of their whole response (keys, revisions, framing): one
+    // value kept would keep all of it. The page's values get a buffer of their own.
+    let valueBytes = 0;
+    for (const kv of response.kvs) valueBytes += kv.value.length;
+    const store = Buffer.allocUnsafeSlow(valueBytes);
+    let offset = 0;
     let bytes = 0;
     for (const kv of response.kvs) {
-      kvs.push(toStoredKv(kv));
+      const length = kv.value.length;
+      kv.value.copy(store, offset);
+      kvs.push(toStoredKv(kv, store.subarray(offset, offset + length)));
+      offset += length;
       keys.push(kv.key);
-      bytes += kv.key.length + kv.value.length;
+      bytes += kv.key.length + length;
     }
     sizer.fitted(limit, response.kvs.length, bytes, performance.now() - started);
     const last = response.kvs.at(-1);
@@ -119,10 +128,10 @@ export async function readRange(
   }
 }
 
-/** Converts etcd3's key-value (revisions as strings) to ours. */
-export function toStoredKv(kv: IKeyValue): StoredKv {
+/** Converts etcd3's key-value (revisions as strings) to ours; `value`: its bytes (a copy). */
+export function toStoredKv(kv: IKeyValue, value = kv.value): StoredKv {
   return {
-    value: kv.value,
+    value,
     modRevision: Number(kv.mod_revision),
     createRevision: Number(kv.create_revision),
     lease: String(kv.lease),
