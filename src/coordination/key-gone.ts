@@ -9,7 +9,8 @@
  * created from "now" (start revision 0) is synced at once; what happened between the
  * moment the keys were last seen and the watch's creation is covered by one look at
  * them, taken only when the store moved in between (the create's answer names the
- * store's revision).
+ * store's revision). A contender's own key is watched from before it is written
+ * ({@link watchKeyEarly}), so that look is rarely needed for it.
  *
  * @module
  */
