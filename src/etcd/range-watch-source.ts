@@ -9,7 +9,7 @@
 import { BaseWatcher, type Taken } from "../event/base-watcher.js";
 import type { WatchOptions } from "../event/contract.js";
 import { type SourceLifecycle, SourceState } from "../event/source-state.js";
-import { compareKeyIds, userKeyOf } from "./key-range.js";
+import { userKeyOf } from "./key-range.js";
 import type { StoredKv } from "./range-read.js";
 import type { SyncedChange } from "./resync-diff.js";
 
@@ -82,21 +82,20 @@ export class RangeWatchSource extends SourceState {
 }
 
 /**
- * Whether `snapshot` holds the key `key` (an id): a binary search of its sorted keys,
- * rather than a `Set` of them (about 35 bytes per key of the range).
+ * The keys of each snapshot as a `Set`, made at the first lookup and shared by every
+ * watcher of that snapshot (watchers keep only the snapshot's key array: not its values,
+ * which the next revision may replace).
  */
-function holds(snapshot: SortedSnapshot, key: string): boolean {
-  const { keys } = snapshot;
-  let low = 0;
-  let high = keys.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    const order = compareKeyIds(keys[middle] as string, key);
-    if (order === 0) return true;
-    if (order < 0) low = middle + 1;
-    else high = middle - 1;
+const keySets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/** Whether `keys` (a snapshot's) holds the key `key` (an id). */
+function holds(keys: readonly string[], key: string): boolean {
+  let set = keySets.get(keys);
+  if (set === undefined) {
+    set = new Set(keys);
+    keySets.set(keys, set);
   }
-  return false;
+  return set.has(key);
 }
 
 /**
@@ -107,8 +106,8 @@ function holds(snapshot: SortedSnapshot, key: string): boolean {
  */
 class DirtyKeys {
   readonly #changes = new Map<string, SyncedChange>();
-  /** The watcher's snapshot; undefined until it begins. */
-  #snapshot: SortedSnapshot | undefined;
+  /** The keys of the watcher's snapshot; undefined until it begins. */
+  #snapshotKeys: readonly string[] | undefined;
   /** Keys outside the snapshot that the watcher returned present. */
   readonly #added = new Set<string>();
   /** Snapshot keys whose deletion the watcher returned. */
@@ -116,7 +115,7 @@ class DirtyKeys {
 
   /** The watcher starts at `snapshot`: it will return every key in it. */
   begin(snapshot: SortedSnapshot): void {
-    this.#snapshot = snapshot;
+    this.#snapshotKeys = snapshot.keys;
   }
 
   /** Notes changes; a key changed again moves to the end with its newest value. */
@@ -149,7 +148,7 @@ class DirtyKeys {
     this.#changes.clear();
     this.#added.clear();
     this.#gone.clear();
-    this.#snapshot = undefined;
+    this.#snapshotKeys = undefined;
   }
 
   /** Whether the watcher has returned `key` as present (or will, from its snapshot). */
@@ -159,7 +158,7 @@ class DirtyKeys {
   }
 
   #inSnapshot(key: string): boolean {
-    return this.#snapshot !== undefined && holds(this.#snapshot, key);
+    return this.#snapshotKeys !== undefined && holds(this.#snapshotKeys, key);
   }
 }
 
