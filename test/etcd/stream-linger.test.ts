@@ -12,7 +12,8 @@ import { DEFAULT_TUNING } from "../../src/etcd/retry-policy.js";
 import { LINGER_MS } from "../../src/etcd/shared-stream.js";
 import { watchHub } from "../../src/etcd/watch-hub.js";
 import { lazyClient, withCluster } from "../harness/ava.js";
-import { deadline } from "../helpers/faults.js";
+import { within } from "../helpers/coordination.js";
+import { isPending } from "../helpers/pending.js";
 
 const cluster = withCluster(test, { members: 1 });
 const etcd = lazyClient(cluster);
@@ -51,19 +52,11 @@ async function watchOnce(port: EtcdPort, key: string): Promise<number> {
   return performance.now();
 }
 
-/** Settles with `promise`, or with "pending" if it has not settled after the current turn. */
-async function settledNow<T>(promise: Promise<T>): Promise<T | "pending"> {
-  return Promise.race([
-    promise,
-    new Promise<"pending">((resolve) => setImmediate(resolve, "pending")),
-  ]);
-}
-
 test("a stream emptied with no stream emptied just before ends at once", async (t) => {
   const counting = countingPort();
   await watchOnce(counting.port, "/linger/once");
   t.is(counting.opened, 1);
-  t.not(await settledNow(counting.ends[0] as Promise<number>), "pending", "cancelled at once");
+  t.false(await isPending(counting.ends[0] as Promise<number>), "cancelled at once");
 });
 
 test("watches created and cancelled in turn share one lingering stream, which ends LINGER_MS after its last watch", async (t) => {
@@ -73,14 +66,8 @@ test("watches created and cancelled in turn share one lingering stream, which en
   for (let i = 0; i < 5; i++) lastClosed = await watchOnce(counting.port, "/linger/turns");
   t.is(counting.opened, 2, "one stream for the first watch, one for the five after it");
   const second = counting.ends[1] as Promise<number>;
-  t.is(await settledNow(second), "pending", "the second stream lingers after its last watch");
-  const signal = deadline(LINGER_MS + 10_000, "the lingering stream to end");
-  const endedAt = await Promise.race([
-    second,
-    new Promise<never>((_, reject) =>
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
-    ),
-  ]);
+  t.true(await isPending(second), "the second stream lingers after its last watch");
+  const endedAt = await within(second, LINGER_MS + 10_000, "the lingering stream to end");
   // The timer may fire a millisecond early by the monotonic clock's rounding.
   t.true(endedAt - lastClosed >= LINGER_MS - 5, `ended ${endedAt - lastClosed} ms after`);
 });
@@ -97,6 +84,6 @@ test("a watch created while a stream lingers keeps it open past LINGER_MS", asyn
   t.is(counting.opened, 2, "the watch went to the lingering stream");
   // Absence of an end can only be waited for: past the linger time, both are still open.
   await new Promise((resolve) => setTimeout(resolve, LINGER_MS + 200));
-  t.is(await settledNow(watch.ended), "pending", "the watch is still open");
-  t.is(await settledNow(counting.ends[1] as Promise<number>), "pending", "and so is its stream");
+  t.true(await isPending(watch.ended), "the watch is still open");
+  t.true(await isPending(counting.ends[1] as Promise<number>), "and so is its stream");
 });
