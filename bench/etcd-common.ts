@@ -9,7 +9,7 @@ import { runInNewContext } from "node:vm";
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient, type EventValue, type WatchStatus } from "../src/index.js";
 import { type EtcdCluster, startCluster } from "../test/harness/etcd-cluster.js";
-import { requestJson } from "../test/harness/etcd-http.js";
+import { requestJson, requestText } from "../test/harness/etcd-http.js";
 
 /** Sizes of a run of the etcd rows: the real ones, or tiny ones for the smoke test. */
 export interface EtcdSizes {
@@ -367,4 +367,46 @@ export class Arrivals {
     if (this.#revision >= target) return Promise.resolve(now());
     return new Promise((resolve) => this.#waiters.push({ target, resolve }));
   }
+}
+
+/** What the benchmark member reports on its `/metrics`. */
+export interface MemberMetrics {
+  /** Resident memory, bytes. */
+  readonly rss: number;
+  /** CPU used since it started, seconds. */
+  readonly cpu: number;
+  /**
+   * gRPC requests started, by etcd method (`Range`, `Txn`, `LeaseGrant`, …), and
+   * `Watch messages`: creates and cancels received on watch streams, which are messages,
+   * not calls.
+   */
+  readonly calls: ReadonlyMap<string, number>;
+}
+
+/** Reads the benchmark member's `/metrics`. */
+export async function memberMetrics(etcd: BenchEtcd): Promise<MemberMetrics> {
+  const { text } = await requestText(etcd.endpoint, "/metrics", undefined, 20_000);
+  const value = (name: string): number => {
+    const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+    if (line === undefined) throw new Error(`etcd's /metrics has no ${name}`);
+    return Number(line.slice(name.length + 1));
+  };
+  const calls = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const started =
+      /^grpc_server_started_total\{grpc_method="(\w+)",grpc_service="etcdserverpb\.\w+".* (\d+)$/.exec(
+        line,
+      );
+    if (started !== null) calls.set(started[1] as string, Number(started[2]));
+    const watch =
+      /^grpc_server_msg_received_total\{grpc_method="Watch",grpc_service="etcdserverpb\.Watch".* (\d+)$/.exec(
+        line,
+      );
+    if (watch !== null) calls.set("Watch messages", Number(watch[1]));
+  }
+  return {
+    rss: value("process_resident_memory_bytes"),
+    cpu: value("process_cpu_seconds_total"),
+    calls,
+  };
 }

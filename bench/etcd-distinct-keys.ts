@@ -36,13 +36,14 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Watcher as RawWatcher } from "etcd3";
 import { EtcdValue, type Watcher } from "../src/index.js";
-import { openWatchStreams, requestText } from "../test/harness/etcd-http.js";
+import { openWatchStreams } from "../test/harness/etcd-http.js";
 import {
   type BenchEtcd,
   type EtcdSizes,
   gc,
   heapBytes,
   loadKeys,
+  memberMetrics,
   now,
   putConcurrently,
   untilLive,
@@ -67,16 +68,6 @@ interface Sides {
   /** Resolves once every watch has seen the put made after `from` for its key. */
   nextPuts(from: number): Promise<void>;
   tearDown(): Promise<void>;
-}
-
-async function memberMetrics(etcd: BenchEtcd): Promise<{ rss: number; cpu: number }> {
-  const { text } = await requestText(etcd.endpoint, "/metrics", undefined, 20_000);
-  const value = (name: string): number => {
-    const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-    if (line === undefined) throw new Error(`etcd's /metrics has no ${name}`);
-    return Number(line.slice(name.length + 1));
-  };
-  return { rss: value("process_resident_memory_bytes"), cpu: value("process_cpu_seconds_total") };
 }
 
 async function measure(

@@ -13,39 +13,11 @@
 
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient, EtcdLease, EtcdLock } from "../src/index.js";
-import { requestText } from "../test/harness/etcd-http.js";
-import { alternate, type BenchEtcd, type EtcdSizes, now } from "./etcd-common.js";
+import { alternate, type BenchEtcd, type EtcdSizes, memberMetrics, now } from "./etcd-common.js";
 import { fmt, median, type Row } from "./report.js";
 
 const CONTENDERS = 4;
 let rounds = 0;
-
-/**
- * What the member reports: its CPU seconds, and the gRPC requests it started, by method
- * (and the messages received on watch streams: creates and cancels).
- */
-async function memberCounters(
-  etcd: BenchEtcd,
-): Promise<{ cpu: number; calls: Map<string, number> }> {
-  const { text } = await requestText(etcd.endpoint, "/metrics", undefined, 20_000);
-  let cpu = Number.NaN;
-  const calls = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line.startsWith("process_cpu_seconds_total ")) cpu = Number(line.split(" ")[1]);
-    const started =
-      /^grpc_server_started_total\{grpc_method="(\w+)",grpc_service="etcdserverpb\.\w+".* (\d+)$/.exec(
-        line,
-      );
-    if (started !== null) calls.set(started[1] as string, Number(started[2]));
-    // Watch creates and cancels are messages on a stream, not calls.
-    const watch =
-      /^grpc_server_msg_received_total\{grpc_method="Watch",grpc_service="etcdserverpb\.Watch".* (\d+)$/.exec(
-        line,
-      );
-    if (watch !== null) calls.set("Watch messages", Number(watch[1]));
-  }
-  return { cpu, calls };
-}
 
 /** Totals of one side over its rounds: acquisitions, this process's and etcd's CPU, etcd's requests. */
 class Cost {
@@ -60,11 +32,11 @@ class Cost {
     acquisitions: number,
     round: () => Promise<number>,
   ): Promise<number> {
-    const before = await memberCounters(etcd);
+    const before = await memberMetrics(etcd);
     const cpu = process.cpuUsage();
     const rate = await round();
     const used = process.cpuUsage(cpu);
-    const after = await memberCounters(etcd);
+    const after = await memberMetrics(etcd);
     this.acquisitions += acquisitions;
     this.clientMs += (used.user + used.system) / 1000;
     this.etcdMs += (after.cpu - before.cpu) * 1000;
