@@ -82,11 +82,11 @@ export function watchKeysGone(
   onGone: (key: LiveKey) => void,
   onFailure: (error: unknown) => void,
 ): KeysGoneWatch {
-  const early = startWatch(
+  const started = startWatch(
     target.client,
     target.keys.map((live) => live.key) as [string] | [string, string],
   );
-  return early.follow(target, onGone, onFailure);
+  return started.follow(target, onGone, onFailure);
 }
 
 /** A watch of one key created before the key is written; see {@link watchKeyEarly}. */
@@ -112,11 +112,11 @@ export interface EarlyKeyWatch {
  * {@link watchKeysGone} does.
  */
 export function watchKeyEarly(client: Etcd3 | Namespace, key: string): EarlyKeyWatch {
-  const early = startWatch(client, [key]);
+  const started = startWatch(client, [key]);
   return {
     follow: ({ createRevision, seenAt }, onGone, onFailure) =>
-      early.follow({ client, keys: [{ key, createRevision }], seenAt }, onGone, onFailure),
-    stop: () => early.stop(),
+      started.follow({ client, keys: [{ key, createRevision }], seenAt }, onGone, onFailure),
+    stop: () => started.stop(),
   };
 }
 
@@ -138,6 +138,10 @@ interface Following {
   readonly onFailure: (error: unknown) => void;
 }
 
+/**
+ * Creates the watch of `names` (one key, or the span of two) at once; judges its
+ * responses once `follow()` gives the keys' create revisions (earlier ones are replayed).
+ */
 function startWatch(
   client: Etcd3 | Namespace,
   names: readonly [string] | readonly [string, string],
@@ -158,7 +162,7 @@ function startWatch(
     setFollowing = resolve;
   });
   /** Responses that came before the keys were known, replayed then. */
-  let early: IWatchResponse[] | undefined = [];
+  let beforeFollow: IWatchResponse[] | undefined = [];
   const quoted = names.map((name) => JSON.stringify(name)).join(" and ");
   const port = portOf(client);
   const range = spanOf(client, names);
@@ -166,7 +170,7 @@ function startWatch(
   /** Reports the first key changed in one response (one revision) after `seenAt`. */
   const onResponse = (response: IWatchResponse): void => {
     if (following === undefined) {
-      early?.push(response);
+      beforeFollow?.push(response);
       return;
     }
     const { keys, seenAt } = following.target;
@@ -272,8 +276,8 @@ function startWatch(
     follow: (target, onGone, onFailure) => {
       if (following !== undefined) throw new Error("unreachable: a watch followed twice");
       following = { target, onGone, onFailure };
-      for (const response of early ?? []) onResponse(response);
-      early = undefined;
+      for (const response of beforeFollow ?? []) onResponse(response);
+      beforeFollow = undefined;
       setFollowing(following);
       return { stop };
     },
