@@ -191,6 +191,21 @@ export async function stopBenchEtcd(etcd: BenchEtcd): Promise<void> {
   await etcd.cluster.stop();
 }
 
+/**
+ * Runs `measure` on a member of its own, started as {@link startBenchEtcd} does and
+ * stopped after: for figures that a round before it on the same member would skew, such
+ * as the member's RSS (Go keeps what a round freed, or gives some of it back during the
+ * next).
+ */
+export async function onOwnMember<R>(measure: (etcd: BenchEtcd) => Promise<R>): Promise<R> {
+  const etcd = await startBenchEtcd();
+  try {
+    return await measure(etcd);
+  } finally {
+    await stopBenchEtcd(etcd);
+  }
+}
+
 let gcFunction: (() => void) | undefined;
 
 /** A full garbage collection (`--expose-gc` switched on at run time). */

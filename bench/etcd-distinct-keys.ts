@@ -9,9 +9,11 @@
  * instead: possible only because the benchmark's keys share a prefix (unrelated keys do
  * not), and the cheapest read etcd offers; its figures are reported as extra lines.
  * `rounds` rounds per side and size on the same member, the sides' order alternating
- * from round to round, with a pause between; each figure is the median of its rounds
- * (etcd's idle CPU and RSS growth: each side's first round only, since etcd's RSS does not
- * shrink back after a round; event-value's round comes first, on the least used member).
+ * from round to round, with a pause between; each figure is the median of its rounds.
+ * etcd's RSS growth and idle CPU are measured apart, in one more round per side on a
+ * member of its own, loaded with the same keys: on a shared member, Go keeps what a
+ * round freed, or gives some of it back during a later round (a side's growth measured
+ * there depends on the rounds before it, and can be negative).
  *
  * - Held and watched: from just before the first value (or raw watcher) is made until
  *   every value is held and every watch attached (event-value: each watcher's first
@@ -20,9 +22,10 @@
  *   has the put of its key.
  * - Client heap growth: heap used plus ArrayBuffer memory, after a full GC, with
  *   everything set up, minus before.
- * - etcd RSS growth: the member's `process_resident_memory_bytes`, set up minus before.
+ * - etcd RSS growth: the member's `process_resident_memory_bytes` at the end of the idle
+ *   time below minus before the set-up (on the side's own member).
  * - etcd idle CPU: the member's `process_cpu_seconds_total` over 10 s with every key
- *   watched and none written, as a share of one core.
+ *   watched and none written, as a share of one core (on the side's own member).
  * - Server watch streams: the member's gRPC metrics (`grpc_server_started_total` minus
  *   `grpc_server_handled_total` of `Watch`), set up minus before.
  *
@@ -45,6 +48,7 @@ import {
   loadKeys,
   memberMetrics,
   now,
+  onOwnMember,
   putConcurrently,
   untilLive,
 } from "./etcd-common.js";
@@ -70,15 +74,10 @@ interface Sides {
   tearDown(): Promise<void>;
 }
 
-async function measure(
-  etcd: BenchEtcd,
-  keys: number,
-  side: Sides,
-  idleMs: number,
-): Promise<Figures> {
+/** Set-up time, the puts' time, client heap growth and server watch streams. */
+async function measureClient(etcd: BenchEtcd, keys: number, side: Sides): Promise<Figures> {
   gc();
   const heapBefore = heapBytes();
-  const metricsBefore = await memberMetrics(etcd);
   const streamsBefore = await openWatchStreams(etcd.endpoint);
   const start = now();
   try {
@@ -91,14 +90,6 @@ async function measure(
   const streams = (await openWatchStreams(etcd.endpoint)) - streamsBefore;
   gc();
   const heapMiB = (heapBytes() - heapBefore) / 2 ** 20;
-  const idleStart = await memberMetrics(etcd);
-  await delay(idleMs);
-  const idleEnd = await memberMetrics(etcd);
-  const idleCpuPercent =
-    idleMs === 0 ? Number.NaN : ((idleEnd.cpu - idleStart.cpu) / (idleMs / 1000)) * 100;
-  // etcd's RSS does not shrink back after a round (Go keeps freed memory for a while):
-  // only a side's first round, with the others' rounds not yet run, measures its growth.
-  const rssMiB = idleMs === 0 ? Number.NaN : (idleEnd.rss - metricsBefore.rss) / 2 ** 20;
   const round = Date.now();
   const seen = side.nextPuts(round);
   seen.catch(() => {}); // awaited below; rejects only after a failed round's tear-down
@@ -112,7 +103,36 @@ async function measure(
   }
   const putMs = now() - putStart;
   await side.tearDown();
-  return { heldMs, putMs, heapMiB, rssMiB, idleCpuPercent, streams };
+  return { heldMs, putMs, heapMiB, rssMiB: Number.NaN, idleCpuPercent: Number.NaN, streams };
+}
+
+/**
+ * The member's RSS growth from the set-up to the end of `idleMs` idle, and its CPU over
+ * that idle time, on a member of the round's own, loaded with the keys (see
+ * {@link onOwnMember}).
+ */
+function measureMember(keys: number, make: (etcd: BenchEtcd) => Sides, idleMs: number) {
+  return onOwnMember(async (etcd): Promise<Figures> => {
+    await loadKeys(etcd.writer, keys, keyOf, () => "initial");
+    const side = make(etcd);
+    const before = await memberMetrics(etcd);
+    try {
+      await side.setUp(keys);
+      const idleStart = await memberMetrics(etcd);
+      await delay(idleMs);
+      const idleEnd = await memberMetrics(etcd);
+      return {
+        heldMs: Number.NaN,
+        putMs: Number.NaN,
+        heapMiB: Number.NaN,
+        rssMiB: (idleEnd.rss - before.rss) / 2 ** 20,
+        idleCpuPercent: ((idleEnd.cpu - idleStart.cpu) / (idleMs / 1000)) * 100,
+        streams: Number.NaN,
+      };
+    } finally {
+      await side.tearDown();
+    }
+  });
 }
 
 function ours(etcd: BenchEtcd): Sides {
@@ -234,17 +254,19 @@ export async function distinctKeysRows(etcd: BenchEtcd, sizes: EtcdSizes): Promi
   for (const keys of sizes.distinctKeys) {
     await loadKeys(etcd.writer, keys, keyOf, () => "initial");
     const sides = {
-      ours: { make: () => ours(etcd), rounds: [] as Figures[] },
-      perKey: { make: () => raw(etcd, "per key"), rounds: [] as Figures[] },
-      prefix: { make: () => raw(etcd, "prefix"), rounds: [] as Figures[] },
+      ours: { make: ours, rounds: [] as Figures[] },
+      perKey: { make: (etcd: BenchEtcd) => raw(etcd, "per key"), rounds: [] as Figures[] },
+      prefix: { make: (etcd: BenchEtcd) => raw(etcd, "prefix"), rounds: [] as Figures[] },
     };
     const order = [sides.ours, sides.perKey, sides.prefix];
     for (let round = 0; round < sizes.distinctRounds; round++) {
       for (const side of round % 2 === 0 ? order : [...order].reverse()) {
-        const idleMs = round === 0 ? sizes.idleMs : 0; // RSS too: see the comment above
-        side.rounds.push(await measureAgain(() => measure(etcd, keys, side.make(), idleMs)));
+        side.rounds.push(await measureAgain(() => measureClient(etcd, keys, side.make(etcd))));
         await delay(1000);
       }
+    }
+    for (const side of order) {
+      side.rounds.push(await measureAgain(() => measureMember(keys, side.make, sizes.idleMs)));
     }
     const a = medians(sides.ours.rounds);
     const b = medians(sides.perKey.rounds);
