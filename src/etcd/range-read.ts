@@ -53,6 +53,11 @@ export interface RangeReadOptions {
   revision?: number | undefined;
   /** Stops the read: the page under way is cancelled, the read rejects with the reason. */
   signal?: AbortSignal | undefined;
+  /**
+   * Called once, after the first page when more pages follow, with the revision of the
+   * read; awaited before the next page is asked for.
+   */
+  onMorePages?: ((revision: number) => void | Promise<void>) | undefined;
 }
 
 /**
@@ -78,6 +83,7 @@ export async function readRange(
   let revision: number | undefined = options.revision;
   let clusterId: string | undefined;
   let from = range.start;
+  let pages = 0;
   for (;;) {
     const limit = sizer.limit;
     const started = performance.now();
@@ -124,6 +130,7 @@ export async function readRange(
     sizer.fitted(limit, response.kvs.length, bytes, performance.now() - started);
     const last = response.kvs.at(-1);
     if (!response.more || last === undefined) return { revision, clusterId, kvs, keys };
+    if (pages++ === 0) await options.onMorePages?.(revision);
     from = Buffer.concat([last.key, Buffer.from([0])]);
   }
 }

@@ -17,6 +17,7 @@ import type { WatchStatus } from "../etcd-types/watch-status.js";
 import { CompactedError, WatchFailedError } from "../event/errors.js";
 import { RetryStopped, retryWithBackoff } from "./backoff.js";
 import { isEtcdError, isPermanentFailure } from "./classify.js";
+import { EarlyWatch } from "./early-watch.js";
 import type { KeyRange } from "./key-range.js";
 import { memberBehind } from "./member-behind.js";
 import { PageSizer } from "./page-sizer.js";
@@ -49,8 +50,17 @@ export interface RangeSyncListener {
 
 /** Test seams. Not part of the public API. */
 export interface RangeSyncHooks {
-  /** Awaited between a read at R and the watch from R+1: tests widen that window. */
+  /**
+   * Awaited between a read at R and the watch from R+1: tests widen that window. Given,
+   * the watch is created after the whole read, also when the read takes several pages.
+   */
   afterRead?: () => Promise<void>;
+  /**
+   * Awaited after the first page of a read of several pages, once the watch from R+1 is
+   * being created, before the next page is asked for: tests write while a read is under
+   * way.
+   */
+  afterFirstPage?: () => Promise<void>;
   /**
    * Called when a watch is created, with the gRPC call of the shared stream it is on and
    * the member it runs on (see `OpenedWatchStream.member`): tests listen to the call, or
@@ -233,16 +243,33 @@ export class RangeSync implements RunOwner {
       );
       run.refreshAuth = false;
     }
-    if (run.needRead) {
-      await this.#read(run);
-      run.refreshAuth = false;
-      await this.#options.hooks?.afterRead?.();
-      if (!run.current) throw new RetryStopped();
+    let early: EarlyWatch | undefined;
+    try {
+      if (run.needRead) {
+        early = await this.#read(run);
+        run.refreshAuth = false;
+        await this.#options.hooks?.afterRead?.();
+        if (!run.current) throw new RetryStopped();
+      }
+      const watch = await this.#attach(run, early);
+      early?.release();
+      return watch;
+    } catch (error) {
+      early?.discard();
+      throw error;
     }
+  }
+
+  /**
+   * Creates the run's watch from the resume revision (or adopts the one created during
+   * the read, `early`), and checks that it watches the state's history.
+   */
+  async #attach(run: Run, early: EarlyWatch | undefined): Promise<StreamWatch> {
+    const { port, range, tuning } = this.#options;
     let watch: StreamWatch;
     try {
       run.startRevision = this.#state.resume;
-      watch = await watchHub(port).attach(run, tuning);
+      watch = await (early?.attached ?? watchHub(port).attach(run, tuning));
     } catch (error) {
       if (error instanceof CompactedError && run.current) {
         run.needRead = true;
@@ -277,8 +304,15 @@ export class RangeSync implements RunOwner {
     return watch;
   }
 
-  async #read(run: Run): Promise<void> {
-    const { port, range, tuning } = this.#options;
+  /**
+   * Reads the range and applies the read. A read of more than one page creates the run's
+   * next watch after its first page (from the revision after the read's, the state's
+   * resume revision once the read is applied), unless a test widens the gap between the
+   * read and the watch (`afterRead`): returns it, its responses held.
+   */
+  async #read(run: Run): Promise<EarlyWatch | undefined> {
+    const { port, range, tuning, hooks } = this.#options;
+    let early: EarlyWatch | undefined;
     let read: Awaited<ReturnType<typeof readRange>>;
     try {
       read = await readRange(port, range, {
@@ -286,8 +320,18 @@ export class RangeSync implements RunOwner {
         timeoutMs: tuning.readTimeoutMs,
         revision: run.readAt,
         signal: run.signal, // a stop cancels the page under way
+        onMorePages:
+          hooks?.afterRead === undefined
+            ? async (revision) => {
+                early = new EarlyWatch(run, revision + 1, (spec) =>
+                  watchHub(port).attach(spec, tuning),
+                );
+                await hooks?.afterFirstPage?.();
+              }
+            : undefined,
       });
     } catch (error) {
+      early?.discard();
       if (isEtcdError(error, GRPCOutOfRangeError) && run.readAt !== undefined) {
         // Compacted again since: watch from the resume revision once more, which fails
         // with the newest compaction's revision, and read there.
@@ -296,7 +340,10 @@ export class RangeSync implements RunOwner {
       }
       throw error;
     }
-    if (!run.current) throw new RetryStopped();
+    if (!run.current) {
+      early?.discard();
+      throw new RetryStopped();
+    }
     const applied = this.#state.applyRead(read);
     run.needRead = false;
     run.readAt = undefined;
@@ -305,6 +352,7 @@ export class RangeSync implements RunOwner {
     publishWatchEvent({ type: "read", target, revision, keys: applied.entries.size });
     if (applied.changes.length > 0) listener.onChanges(applied.changes, revision);
     listener.onRead(revision);
+    return early;
   }
 
   /** Internal (see `RunOwner`): a response of the current run's watch. */

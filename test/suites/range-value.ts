@@ -555,6 +555,95 @@ export function rangeValueSuite(test: TestFn, backend: () => Backend): void {
     t.is(snapshot.revision, last);
   });
 
+  // ── A read of several pages: its watch is created after the first page ─────────────────
+
+  /** Keys of a range that takes two pages to read (the first page holds 64). */
+  const PAGED_KEYS = 100;
+  const pagedKey = (prefix: string, i: number): string => `${prefix}${String(i).padStart(3, "0")}`;
+
+  /** A range value on `prefix` whose first read calls `duringRead` after its first page. */
+  async function pagedRange(
+    prefix: string,
+    duringRead: () => Promise<void>,
+  ): Promise<EtcdRangeValue<string>> {
+    for (let i = 0; i < PAGED_KEYS; i++) await put(pagedKey(prefix, i), "before");
+    let pages = 0;
+    return new EtcdRangeValue(
+      etcd(),
+      { prefix },
+      withInternal(
+        { decoder: decoders.text },
+        { hooks: { afterFirstPage: async () => void (pages++ === 0 && (await duringRead())) } },
+      ),
+    );
+  }
+
+  test("watch: writes made while a read of several pages is under way arrive once, after the read's state", async (t) => {
+    const prefix = "/paged-read-writes/";
+    const writes: { key: string; value: string | undefined; revision: number }[] = [];
+    const value = await pagedRange(prefix, async () => {
+      // The watch from R+1 is being created; the later pages are still read at R.
+      const last = pagedKey(prefix, PAGED_KEYS - 1); // on the second page
+      const first = pagedKey(prefix, 0); // on the first page, read already
+      const middle = pagedKey(prefix, 70);
+      writes.push({ key: last, value: "during", revision: await put(last, "during") });
+      writes.push({ key: first, value: "during", revision: await put(first, "during") });
+      writes.push({ key: middle, value: undefined, revision: await del(middle) });
+      const born = `${prefix}born`;
+      writes.push({ key: born, value: "during", revision: await put(born, "during") });
+    });
+    const w = watcher(t, value);
+    const read: [string, string | undefined][] = [];
+    for (let i = 0; i < PAGED_KEYS; i++) {
+      const update = await w.get();
+      read.push([update.key, update.value]);
+    }
+    t.deepEqual(
+      read,
+      Array.from({ length: PAGED_KEYS }, (_, i) => [pagedKey(prefix, i), "before"]),
+      "the read's state, every page at the first page's revision",
+    );
+    const updates = [];
+    for (let i = 0; i < writes.length; i++) updates.push(plain(await w.get()));
+    t.deepEqual(
+      updates,
+      writes,
+      "each write made during the read arrives through the watch, in order",
+    );
+    t.true(await isPending(w.get()), "and nothing else");
+    const s = watcher(t, value.snapshots());
+    t.deepEqual((await s.get()).entries, await etcdState(prefix), "snapshots hold etcd's state");
+  });
+
+  // Serial: its compaction must not land in another test's read.
+  test.serial(
+    "watch: a compaction while a read of several pages is under way: the read starts again, its early watch is dropped",
+    async (t) => {
+      const prefix = `/${backend().name}/paged-read-compacted/`; // seen by a diagnostics listener
+      let changed = 0;
+      const last = pagedKey(prefix, PAGED_KEYS - 1);
+      using reads = new ReadLog(`prefix ${JSON.stringify(prefix)}`);
+      const value = await pagedRange(prefix, async () => {
+        changed = await put(last, "during");
+        await put("/paged-read-compacted-elsewhere", "moves the store's revision");
+        // The later pages at R and the watch from R+1 are now below the compacted revision.
+        await backend().compact();
+      });
+      const status = watcher(t, value.status());
+      const s = watcher(t, value.snapshots());
+      const snapshot = await s.get();
+      t.is(snapshot.entries.get(last), "during", "the first whole read is after the change");
+      t.true(snapshot.revision >= changed);
+      t.deepEqual(snapshot.entries, await etcdState(prefix), "and holds etcd's state");
+      t.is(reads.revisions.length, 1, "one whole read was applied: the broken one was not");
+      await status.get({ filter: (st) => st.state === "live" });
+      const after = await put(pagedKey(prefix, 0), "after");
+      const next = await s.get({ filter: (sn) => sn.revision >= after });
+      t.is(next.entries.get(pagedKey(prefix, 0)), "after", "the watch after the read is live");
+      t.is(reads.revisions.length, 1, "and needed no other read");
+    },
+  );
+
   // Serial: ava runs serial tests before the concurrent ones, so this compaction cannot land
   // in another test's read→watch window.
   test.serial(
