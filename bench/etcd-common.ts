@@ -38,6 +38,8 @@ export interface EtcdSizes {
   distinctRounds: number;
   /** Row 15: how long etcd's idle CPU is measured, in ms. */
   idleMs: number;
+  /** Row 15: rounds per side and number of keys on a member of their own (RSS, idle CPU). */
+  memberRounds: number;
   /** Row 8: puts while the consumer is stalled, spread over `stalledKeys` keys. */
   stalledPuts: number;
   stalledKeys: number;
@@ -94,6 +96,7 @@ export const FULL_ETCD_SIZES: EtcdSizes = {
   distinctKeys: [1000, 10_000],
   distinctRounds: 3,
   idleMs: 10_000,
+  memberRounds: 3,
   stalledPuts: 100_000,
   stalledKeys: 100,
   warmUpPuts: 60_000,
@@ -131,6 +134,7 @@ export const SMOKE_ETCD_SIZES: EtcdSizes = {
   distinctKeys: [50],
   distinctRounds: 1,
   idleMs: 200,
+  memberRounds: 1,
   stalledPuts: 500,
   stalledKeys: 10,
   warmUpPuts: 100,

@@ -10,8 +10,8 @@
  * not), and the cheapest read etcd offers; its figures are reported as extra lines.
  * `rounds` rounds per side and size on the same member, the sides' order alternating
  * from round to round, with a pause between; each figure is the median of its rounds.
- * etcd's RSS growth and idle CPU are measured apart, in one more round per side on a
- * member of its own, loaded with the same keys: on a shared member, Go keeps what a
+ * etcd's RSS growth and idle CPU are measured apart, in `memberRounds` more rounds per
+ * side, each on a member of its own loaded with the same keys: on a shared member, Go keeps what a
  * round freed, or gives some of it back during a later round (a side's growth measured
  * there depends on the rounds before it, and can be negative).
  *
@@ -265,8 +265,10 @@ export async function distinctKeysRows(etcd: BenchEtcd, sizes: EtcdSizes): Promi
         await delay(1000);
       }
     }
-    for (const side of order) {
-      side.rounds.push(await measureAgain(() => measureMember(keys, side.make, sizes.idleMs)));
+    for (let round = 0; round < sizes.memberRounds; round++) {
+      for (const side of order) {
+        side.rounds.push(await measureAgain(() => measureMember(keys, side.make, sizes.idleMs)));
+      }
     }
     const a = medians(sides.ours.rounds);
     const b = medians(sides.perKey.rounds);
