@@ -9,7 +9,8 @@
  *
  * Watchers under test, on a `createEtcdClient` client and on a plain `new Etcd3({ hosts })`
  * (both on the three proxies): an `EtcdValue` of one key, an `EtcdRangeValue` per-key
- * `watch()` and its `snapshots()`. Checked for each: revisions never go backwards, no
+ * `watch()` and its `snapshots()` (the range read in pages of 8 keys, so that each read
+ * takes several pages and creates its watch after the first). Checked for each: revisions never go backwards, no
  * update is returned twice for a revision (per key for the per-key watcher), and within
  * 15 s of the end the watcher holds exactly etcd's final state (keys, values, revisions;
  * for the `EtcdValue` of a key absent at the end, a revision no older than its last
@@ -118,7 +119,9 @@ async function runChaos(t: ExecutionContext, seed: number): Promise<void> {
     const oneTrail = new StatusTrail(`${name} EtcdValue`, proxies);
     const rangeTrail = new StatusTrail(`${name} range`, proxies);
     const one = new EtcdValue(client, key0, oneTrail.options(decoders.text));
-    const range = new EtcdRangeValue(client, { prefix }, rangeTrail.options(decoders.text));
+    // Pages of 8 keys: each read of the range takes several pages, so that its watch is
+    // created after the first page, while the fault plan runs.
+    const range = new EtcdRangeValue(client, { prefix }, rangeTrail.options(decoders.text, 8));
     oneTrail.follow(one);
     rangeTrail.follow(range);
     trails.push(oneTrail, rangeTrail);
@@ -214,15 +217,19 @@ class StatusTrail {
     this.#proxies = proxies;
   }
 
-  /** Options for the value: a hook noting where each watch is created. */
-  options<T>(decoder: Decoder<T>): EtcdValueOptions<T> {
+  /**
+   * Options for the value: a hook noting where each watch is created; `pageSize` (for a
+   * range): keys per page of its reads.
+   */
+  options<T>(decoder: Decoder<T>, pageSize?: number): EtcdValueOptions<T> {
     const watchCreated = (_call: unknown, member: string | undefined): void => {
       const index = this.#proxies.findIndex((proxy) =>
         proxy.url.endsWith(`:${member?.split(":")[1]}`),
       );
       this.#lines.push({ at: Date.now(), text: `watch created on m${index}` });
     };
-    return withInternal({ decoder }, { hooks: { watchCreated } });
+    const tuning = pageSize === undefined ? {} : { tuning: { pageSize } };
+    return withInternal({ decoder }, { hooks: { watchCreated }, ...tuning });
   }
 
   follow(value: { status(): EventValue<WatchStatus> }): void {
