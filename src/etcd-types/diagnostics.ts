@@ -16,7 +16,11 @@ export const ETCD_WATCH_CHANNEL = "event-value:etcd-watch";
 /** One message on {@link ETCD_WATCH_CHANNEL}. */
 export type EtcdWatchMessage =
   | {
-      /** An etcd watch was created on the server, from `startRevision`. */
+      /**
+       * An etcd watch was created on the server, from `startRevision`, and taken into
+       * use. (A watch made during a paged read and dropped before use, because the read
+       * failed, is reported neither as created nor as ended.)
+       */
       type: "watch-created";
       /** The value's key or range, as error messages name it. */
       target: string;

@@ -11,12 +11,20 @@ import type { Run } from "./range-run.js";
 import type { StreamEnd, StreamWatch, WatchSpec } from "./shared-stream.js";
 
 /**
+ * Events an early watch holds at most: past them it is dropped, and the run's watch is
+ * created after the read as without one, etcd keeping the backlog (client memory stays
+ * bounded by the range's keys, not by the rate of writes during a long read).
+ */
+export const MAX_HELD_EVENTS = 4096;
+
+/**
  * The spec of a watch created before its run's read is applied. Its responses are held
- * until {@link release} (the read is applied: they are then passed to the run in the
+ * until {@link release} (the watch is adopted: they are then passed to the run in the
  * order they came, and later ones as they come), or dropped by {@link discard} (the read
- * failed, or the watch is not used: its watch is closed, whenever its create is
- * confirmed). Its end is passed to the run, which ignores the end of a watch it has not
- * adopted.
+ * failed, or more than {@link MAX_HELD_EVENTS} events came: its watch is closed, whenever
+ * its create is confirmed). Its end is passed to the run, which ignores the end of a
+ * watch it has not adopted. A dropped early watch is reported on the diagnostics channel
+ * neither as created nor as ended.
  */
 export class EarlyWatch implements WatchSpec {
   readonly #run: Run;
@@ -24,9 +32,10 @@ export class EarlyWatch implements WatchSpec {
   readonly startRevision: number;
   /** Resolves once etcd confirmed the watch; rejects as `WatchHub.attach` does. */
   readonly attached: Promise<StreamWatch>;
-  /** Responses held until {@link release}; undefined once released or discarded. */
+  /** Responses held until {@link release}; undefined once released or dropped. */
   #held: [IWatchResponse, StreamWatch][] | undefined = [];
-  #discarded = false;
+  #heldEvents = 0;
+  #dropped = false;
 
   /**
    * Creates the watch with `attach` (given this spec) from `startRevision`, the revision
@@ -37,14 +46,24 @@ export class EarlyWatch implements WatchSpec {
     this.range = run.range;
     this.startRevision = startRevision;
     this.attached = attach(this);
-    this.attached.catch(() => {}); // awaited by the run's connect, or discarded
+    this.attached.catch(() => {}); // awaited by the run's connect, or dropped
+  }
+
+  /** Whether the watch was dropped ({@link discard}, or too many events held). */
+  get dropped(): boolean {
+    return this.#dropped;
   }
 
   /** See `WatchSpec.onResponse`: held, passed on, or dropped. */
   onResponse(response: IWatchResponse, watch: StreamWatch): void {
-    if (this.#discarded) return;
-    if (this.#held !== undefined) this.#held.push([response, watch]);
-    else this.#run.onResponse(response, watch);
+    if (this.#dropped) return;
+    if (this.#held === undefined) {
+      this.#run.onResponse(response, watch);
+      return;
+    }
+    this.#held.push([response, watch]);
+    this.#heldEvents += response.events.length;
+    if (this.#heldEvents > MAX_HELD_EVENTS) this.discard();
   }
 
   /** See `WatchSpec.onEnd`: passed to the run. */
@@ -52,22 +71,22 @@ export class EarlyWatch implements WatchSpec {
     this.#run.onEnd(end, watch);
   }
 
-  /** The read is applied: passes the held responses to the run, and later ones as they come. */
+  /** The watch is adopted: passes the held responses to the run, and later ones as they come. */
   release(): void {
     const held = this.#held;
     this.#held = undefined;
     for (const [response, watch] of held ?? []) {
       // Not after the watch's end (e.g. a held response showed another history): the
       // run resumes from the last response applied.
-      if (this.#discarded || watch.endedWith !== undefined) return;
+      if (this.#dropped || watch.endedWith !== undefined) return;
       this.#run.onResponse(response, watch);
     }
   }
 
   /** Drops the held responses and closes the watch (now, or once created). Idempotent. */
   discard(): void {
-    if (this.#discarded) return;
-    this.#discarded = true;
+    if (this.#dropped) return;
+    this.#dropped = true;
     this.#held = undefined;
     this.attached.then(
       (watch) => watch.close(),

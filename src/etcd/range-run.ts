@@ -20,15 +20,17 @@ export interface RunOwner {
 
 /**
  * One run of a `RangeSync`; {@link Run.end} ends it (idempotent). It is also the spec of
- * the run's watches (one at a time): each is created from {@link startRevision}, and
- * reports its responses and its end through the run to the sync, while the run is
- * current. Its parts are made only when needed, so that a run idle on a live watch
- * holds little: ten thousand values on a client hold ten thousand runs.
+ * the run's watches (one at a time) created after a read or without one: each is created
+ * from {@link startRevision}, and reports its responses and its end through the run to
+ * the sync, while the run is current. (A watch created during a paged read has a spec of
+ * its own, `EarlyWatch`, which passes them on once the watch is adopted.) Its parts are
+ * made only when needed, so that a run idle on a live watch holds little: ten thousand
+ * values on a client hold ten thousand runs.
  */
 export class Run implements WatchSpec {
   readonly #owner: RunOwner;
   readonly range: KeyRange;
-  /** The revision the next watch starts from; set before each create. */
+  /** The revision the next watch with this run as its spec starts from; set before its create. */
   startRevision = 0;
   #abort: AbortController | undefined;
   #ended = false;

@@ -84,6 +84,15 @@ export interface RangeSyncOptions {
 /** The sizer of every single-key range (see `readRange`: one key is never paged). */
 const SINGLE_KEY_SIZER = new PageSizer(1);
 
+/**
+ * A connect's result: the watch, and when it was created during the read, its early
+ * spec, whose held responses are released once the watch is adopted.
+ */
+interface Connected {
+  readonly watch: StreamWatch;
+  readonly early: EarlyWatch | undefined;
+}
+
 /** A stream that ends sooner than this (ms) after its create is not a recovery. */
 const SHORT_LIVED_MS = 1000;
 
@@ -159,9 +168,9 @@ export class RangeSync implements RunOwner {
    */
   async #watch(run: Run, delayFirstAttempt: boolean): Promise<void> {
     const userRetry = this.#options.backoff.retry;
-    let watch: StreamWatch;
+    let connected: Connected;
     try {
-      watch = await retryWithBackoff(
+      connected = await retryWithBackoff(
         () => this.#connect(run),
         {
           ...DEFAULT_BACKOFF,
@@ -179,7 +188,9 @@ export class RangeSync implements RunOwner {
       if (run.current) this.#fail(run, error);
       return;
     }
+    const { watch, early } = connected;
     if (!run.current) {
+      early?.discard();
       watch.close(); // stopped while the create was being confirmed
       return;
     }
@@ -187,12 +198,13 @@ export class RangeSync implements RunOwner {
     publishWatchEvent({
       type: "watch-created",
       target: this.#options.target,
-      startRevision: this.#state.resume,
+      startRevision: watch.spec.startRevision,
     });
     run.liveSince = Math.round(performance.now()); // a small integer: no heap number per run
     run.everLive = true;
     run.idle();
     this.#report({ state: "live", revision: this.#state.resumeRevision });
+    early?.release(); // what the watch brought during the read, in order
     const end = watch.endedWith;
     if (end !== undefined) this.watchEnded(run, watch, end); // ended before it was adopted
   }
@@ -231,7 +243,7 @@ export class RangeSync implements RunOwner {
     }
   }
 
-  async #connect(run: Run): Promise<StreamWatch> {
+  async #connect(run: Run): Promise<Connected> {
     if (!run.current) throw new RetryStopped();
     const { port, range, tuning } = this.#options;
     if (run.refreshAuth && !run.needRead) {
@@ -251,9 +263,18 @@ export class RangeSync implements RunOwner {
         await this.#options.hooks?.afterRead?.();
         if (!run.current) throw new RetryStopped();
       }
-      const watch = await this.#attach(run, early);
-      early?.release();
-      return watch;
+      if (early?.dropped) early = undefined; // too many events held: etcd keeps them
+      let watch = await this.#attach(run, early);
+      if (early !== undefined) {
+        const end = watch.endedWith;
+        // Its stream failed during the read: a watch from the resume revision, later.
+        if (end?.reason === "broken" || end?.reason === "stalled") throw end.error;
+        if (early.dropped) {
+          early = undefined;
+          watch = await this.#attach(run, undefined);
+        }
+      }
+      return { watch, early };
     } catch (error) {
       early?.discard();
       throw error;

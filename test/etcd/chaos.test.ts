@@ -10,11 +10,12 @@
  * Watchers under test, on a `createEtcdClient` client and on a plain `new Etcd3({ hosts })`
  * (both on the three proxies): an `EtcdValue` of one key, an `EtcdRangeValue` per-key
  * `watch()` and its `snapshots()` (the range read in pages of 8 keys, so that each read
- * takes several pages and creates its watch after the first). Checked for each: revisions never go backwards, no
- * update is returned twice for a revision (per key for the per-key watcher), and within
- * 15 s of the end the watcher holds exactly etcd's final state (keys, values, revisions;
- * for the `EtcdValue` of a key absent at the end, a revision no older than its last
- * acknowledged change, unless compaction may have discarded that change).
+ * takes several pages and creates its watch after the first). Checked for each:
+ * revisions never go backwards, no update is returned twice for a revision (per key for
+ * the per-key watcher), and within 15 s of the end the watcher holds exactly etcd's final
+ * state (keys, values, revisions; for the `EtcdValue` of a key absent at the end, a
+ * revision no older than its last acknowledged change, unless compaction may have
+ * discarded that change).
  *
  * `npm test` runs the seeds of `CI_SEEDS`, each in about 12–25 s (bound: 60 s). A failure
  * prints the seed, the schedule with when each step ran, and every value's status trail;
