@@ -20,8 +20,8 @@
  *   `get()` returned and each `status()` is live).
  * - One put per key: from just before the first put (64 in flight) until every watcher
  *   has the put of its key.
- * - Client heap growth: heap used plus ArrayBuffer memory, after a full GC, with
- *   everything set up, minus before.
+ * - Client heap growth: heap used plus ArrayBuffer memory, after a turn of the event loop
+ *   and a full GC (`keptHeapBytes`), with everything set up, minus before.
  * - etcd RSS growth: the member's `process_resident_memory_bytes` at the end of the idle
  *   time below minus before the set-up (on the side's own member).
  * - etcd idle CPU: the member's `process_cpu_seconds_total` over 10 s with every key
@@ -45,6 +45,7 @@ import {
   type EtcdSizes,
   gc,
   heapBytes,
+  keptHeapBytes,
   loadKeys,
   memberMetrics,
   now,
@@ -88,8 +89,7 @@ async function measureClient(etcd: BenchEtcd, keys: number, side: Sides): Promis
   }
   const heldMs = now() - start;
   const streams = (await openWatchStreams(etcd.endpoint)) - streamsBefore;
-  gc();
-  const heapMiB = (heapBytes() - heapBefore) / 2 ** 20;
+  const heapMiB = ((await keptHeapBytes()) - heapBefore) / 2 ** 20;
   const round = Date.now();
   const seen = side.nextPuts(round);
   seen.catch(() => {}); // awaited below; rejects only after a failed round's tear-down
