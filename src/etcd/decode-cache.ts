@@ -45,8 +45,9 @@ export class DecodeCache<T> implements KvDecoding<T> {
 
   /** The decoded value of `kv`; throws a `DecodeError` with `key` and `revision`. */
   decode(kv: StoredKv, key: string, revision: number): T {
-    // The bytes as they are: nothing to keep (a range without a decoder keeps no second
-    // reference, and no property array, per key).
+    // The bytes as they are, a `Buffer` made for this call when the value was read in a
+    // page: nothing to keep (a range without a decoder keeps no `Buffer`, and no property
+    // array, per key; a snapshot's map or a watcher's update holds the one it was given).
     if (this.#decoder === decoders.bytes) return kv.value as T;
     const slotted = kv as Slotted;
     const by = slotted[DECODED_BY];

@@ -18,6 +18,10 @@ import type { EtcdPort } from "./port.js";
  * key id (a `Buffer` per key would cost about 100 bytes).
  */
 export interface StoredKv {
+  /**
+   * The value's bytes. A value read in a page makes this `Buffer` at each access (see
+   * `PagedKv`): keep the `Buffer`, not the stored value, where one object is wanted.
+   */
   readonly value: Buffer;
   readonly modRevision: number;
   /** The revision that created the key (since its last deletion). */
@@ -122,7 +126,7 @@ export async function readRange(
     for (const kv of response.kvs) {
       const length = kv.value.length;
       kv.value.copy(store, offset);
-      kvs.push(toStoredKv(kv, store.subarray(offset, offset + length)));
+      kvs.push(new PagedKv(kv, store, offset, offset + length));
       offset += length;
       keys.push(kv.key);
       bytes += kv.key.length + length;
@@ -132,6 +136,34 @@ export async function readRange(
     if (!response.more || last === undefined) return { revision, clusterId, kvs, keys };
     if (pages++ === 0) await options.onMorePages?.(revision);
     from = Buffer.concat([last.key, Buffer.from([0])]);
+  }
+}
+
+/**
+ * A stored value read in a page: its bytes are a slice of the page's own buffer, and
+ * `value` makes a `Buffer` of them at each access instead of keeping one per key (a
+ * `Buffer` object costs about 96 bytes, more than most values: a range of many small
+ * values kept one per key). Whoever keeps the value keeps the `Buffer` it was given.
+ */
+class PagedKv implements StoredKv {
+  readonly #page: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+  readonly modRevision: number;
+  readonly createRevision: number;
+  readonly lease: string;
+
+  constructor(kv: IKeyValue, page: Buffer, start: number, end: number) {
+    this.#page = page;
+    this.#start = start;
+    this.#end = end;
+    this.modRevision = Number(kv.mod_revision);
+    this.createRevision = Number(kv.create_revision);
+    this.lease = String(kv.lease);
+  }
+
+  get value(): Buffer {
+    return this.#page.subarray(this.#start, this.#end);
   }
 }
 
