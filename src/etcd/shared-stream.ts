@@ -296,11 +296,15 @@ export class SharedStream {
         fragment: true,
       },
     });
+    // A check of its own: a progress check answers whether bytes arrived since it was
+    // last asked, so creates sharing one (or sharing the stall clock's) would see no
+    // progress but the first asking, and be abandoned while answers keep arriving.
+    const progress = progressFrom(this.member);
     return withIdleTimeout(
       created,
       this.#answerTimeoutMs,
       "creating an etcd watch",
-      this.#progress,
+      progress,
     ).catch((error: unknown) => {
       if (error instanceof RequestTimeoutError && !entry.abandoned) {
         this.#abandon(entry);

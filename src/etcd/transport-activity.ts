@@ -39,7 +39,8 @@ function isSocket(value: unknown): value is Socket {
  * Says whether bytes arrived from a member since it was last asked: `true` when any
  * connection to the member read bytes since the previous call (or since the checker was
  * made), `false` when none did, `undefined` when no open connection to the member is
- * known (no evidence either way).
+ * known (no evidence either way). Stateful: one per waiter (two waiters sharing one
+ * would each see only the bytes since the other last asked).
  */
 export type ProgressCheck = () => boolean | undefined;
 

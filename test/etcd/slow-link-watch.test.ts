@@ -7,10 +7,20 @@
  * at a time: two watchers would share the link), and compares the two times.
  */
 
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import test, { type ExecutionContext } from "ava";
 import type { Etcd3 } from "etcd3";
-import { EtcdRangeValue, EtcdValue, MemoryValue } from "../../src/index.js";
+import { withInternal } from "../../src/etcd/value-options.js";
+import {
+  ETCD_WATCH_CHANNEL,
+  EtcdRangeValue,
+  EtcdValue,
+  type EtcdWatchMessage,
+  MemoryValue,
+  type WatchStatus,
+} from "../../src/index.js";
 import { withCluster } from "../harness/ava.js";
+import { openWatchStreams } from "../harness/etcd-http.js";
 import { TcpProxy } from "../harness/tcp-proxy.js";
 import { deadline, putMany } from "../helpers/faults.js";
 import { checkLeaks } from "../helpers/leaks.js";
@@ -158,5 +168,51 @@ test.serial(
     t.log(`etcd3's watcher ${rawMs.toFixed(0)} ms, EtcdValue ${libraryMs.toFixed(0)} ms`);
     const ratio = libraryMs / rawMs;
     t.true(ratio <= MAX_RATIO, `within about twice etcd3's time: ratio ${ratio.toFixed(2)}`);
+  },
+);
+
+test.serial(
+  "slow link: creates pipelined on one stream whose answers come slower than the answer timeout, bytes arriving all along, are not abandoned",
+  async (t) => {
+    const { proxy, client } = await proxiedClient(t);
+    const direct = cluster().client();
+    const prefix = "/slow/creates/";
+    const keys = Array.from({ length: 400 }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`);
+    await putMany(direct, keys, () => "v");
+    const streamsBefore = await openWatchStreams(cluster().endpoints[0] as string);
+    let created = 0;
+    const onMessage = (message: unknown): void => {
+      const event = message as EtcdWatchMessage;
+      if (event.type === "watch-created" && event.target.startsWith(`key "${prefix}`)) created++;
+    };
+    subscribe(ETCD_WATCH_CHANNEL, onMessage);
+    t.teardown(() => unsubscribe(ETCD_WATCH_CHANNEL, onMessage));
+    // ~65 bytes per answer to a create: 400 answers take over a second at 20 KiB/s, well
+    // past the answer timeout, while each of them keeps bytes arriving.
+    proxy.setRate("toClient", { bytesPerSecond: 20 * KIB });
+    const options = withInternal({}, { tuning: { answerTimeoutMs: 400, idleCheckMs: 2000 } });
+    const values = keys.map((key) => new EtcdValue(client, key, options));
+    const statuses: WatchStatus[] = [];
+    const watchers = values.map((value) => watcher(t, value));
+    const statusWatchers = values.map((value) => watcher(t, value.status()));
+    await Promise.all(watchers.map((w) => w.get({ signal: deadline(30_000, "every value") })));
+    await Promise.all(
+      statusWatchers.map(async (w) => {
+        for (;;) {
+          const status = await w.get({ signal: deadline(30_000, "every watch live") });
+          statuses.push(status);
+          if (status.state === "live") return;
+        }
+      }),
+    );
+    const errors = statuses.filter((status) => status.error !== undefined);
+    t.deepEqual(
+      errors.map((status) => String(status.error)),
+      [],
+      "no create timed out: the answers kept bytes arriving",
+    );
+    t.is(created, keys.length, "each watch created once");
+    const streams = (await openWatchStreams(cluster().endpoints[0] as string)) - streamsBefore;
+    t.is(streams, 1, "on one stream: none was retired");
   },
 );
