@@ -11,9 +11,9 @@
  * `rounds` rounds per side and size on the same member, the sides' order alternating
  * from round to round, with a pause between; each figure is the median of its rounds.
  * etcd's RSS growth and idle CPU are measured apart, in `memberRounds` more rounds per
- * side, each on a member of its own loaded with the same keys: on a shared member, Go keeps what a
- * round freed, or gives some of it back during a later round (a side's growth measured
- * there depends on the rounds before it, and can be negative).
+ * side, each on a member of its own loaded with the same keys: on a shared member, Go
+ * keeps what a round freed, or gives some of it back during a later round (a side's
+ * growth measured there depends on the rounds before it, and can be negative).
  *
  * - Held and watched: from just before the first value (or raw watcher) is made until
  *   every value is held and every watch attached (event-value: each watcher's first
@@ -111,7 +111,11 @@ async function measureClient(etcd: BenchEtcd, keys: number, side: Sides): Promis
  * that idle time, on a member of the round's own, loaded with the keys (see
  * {@link onOwnMember}).
  */
-function measureMember(keys: number, make: (etcd: BenchEtcd) => Sides, idleMs: number) {
+function measureMember(
+  keys: number,
+  make: (etcd: BenchEtcd) => Sides,
+  idleMs: number,
+): Promise<Figures> {
   return onOwnMember(async (etcd): Promise<Figures> => {
     await loadKeys(etcd.writer, keys, keyOf, () => "initial");
     const side = make(etcd);
