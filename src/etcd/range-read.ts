@@ -167,10 +167,10 @@ class PagedKv implements StoredKv {
   }
 }
 
-/** Converts etcd3's key-value (revisions as strings) to ours; `value`: its bytes (a copy). */
-export function toStoredKv(kv: IKeyValue, value = kv.value): StoredKv {
+/** Converts etcd3's key-value (revisions as strings) to ours, keeping its value `Buffer`. */
+export function toStoredKv(kv: IKeyValue): StoredKv {
   return {
-    value,
+    value: kv.value,
     modRevision: Number(kv.mod_revision),
     createRevision: Number(kv.create_revision),
     lease: String(kv.lease),

@@ -289,7 +289,7 @@ export class RangeSync implements RunOwner {
     const { port, range, tuning } = this.#options;
     let watch: StreamWatch;
     try {
-      run.startRevision = this.#state.resume;
+      if (early === undefined) run.startRevision = this.#state.resume; // the run is its spec
       watch = await (early?.attached ?? watchHub(port).attach(run, tuning));
     } catch (error) {
       if (error instanceof CompactedError && run.current) {

@@ -17,7 +17,7 @@ import type { EtcdPort, OpenedWatchStream, WatchStreamPort } from "./port.js";
 import { withIdleTimeout, withSoftTimeout } from "./soft-timeout.js";
 import { StallCheck } from "./stall-check.js";
 import type { StallPatience } from "./stall-clock.js";
-import { type ProgressCheck, progressFrom } from "./transport-activity.js";
+import { progressFrom } from "./transport-activity.js";
 
 /**
  * How long, in ms, a stream emptied of its last watch stays open for the next one, when
@@ -172,8 +172,6 @@ export class SharedStream {
   /** The answer timeout, scaled by the patience when the stream opened. */
   readonly #answerTimeoutMs: number;
   readonly #patience: StallPatience;
-  /** Bytes from the member; undefined when they cannot be seen. */
-  readonly #progress: ProgressCheck | undefined;
   #heard = false;
   readonly #onGone: StreamGone;
   /** Whether an emptied stream waits {@link LINGER_MS} for a new watch before it ends. */
@@ -203,7 +201,6 @@ export class SharedStream {
     this.member = opened.member;
     this.#patience = patience;
     this.#answerTimeoutMs = patience.scale(timing.answerTimeoutMs);
-    this.#progress = progressFrom(opened.member);
     this.#onGone = onGone;
     this.#lingers = lingers;
     this.call.on("data", (response) => this.#onData(response));
@@ -214,7 +211,9 @@ export class SharedStream {
       this.#endAll({ reason: "broken", error: new EtcdWatchStreamEnded() }),
     );
     const answerTimeoutMs = this.#answerTimeoutMs;
-    const clock = { idleCheckMs: timing.idleCheckMs, answerTimeoutMs, progress: this.#progress };
+    // The stall clock's own check of bytes from the member (each create has another).
+    const progress = progressFrom(opened.member);
+    const clock = { idleCheckMs: timing.idleCheckMs, answerTimeoutMs, progress };
     this.#check = new StallCheck(clock, {
       requestProgress: () => this.call.write({ progress_request: {} }),
       stalled: () => {

@@ -573,7 +573,13 @@ export function rangeValueSuite(test: TestFn, backend: () => Backend): void {
       { prefix },
       withInternal(
         { decoder: decoders.text },
-        { hooks: { afterFirstPage: async () => void (pages++ === 0 && (await duringRead())) } },
+        {
+          hooks: {
+            afterFirstPage: async () => {
+              if (pages++ === 0) await duringRead();
+            },
+          },
+        },
       ),
     );
   }
